@@ -1,0 +1,48 @@
+# μNet — see README.md. `make demo` and `make test` are the two entry points.
+GO        ?= go
+BIN       := bin
+GOFLAGS   ?=
+FUZZTIME  ?= 30s
+PKGS      := ./...
+
+.PHONY: all build test vet fmt-check unit fuzz bench demo clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS) -o $(BIN)/ ./cmd/...
+
+# Everything CI runs: formatting, vet, unit and integration tests (real
+# embedded etcd, real HTTP, the built binaries) and the fuzz seed corpora
+# (go test runs every Fuzz* function over its testdata/fuzz corpus).
+test: fmt-check vet unit
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+# Longer fuzzing, by hand: make fuzz FUZZTIME=5m
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+# Component benchmarks; end-to-end ones live under bench/ (see bench/RESULTS.md).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 $(PKGS)
+
+# A collector on embedded etcd (later: ClickHouse, agents, the simulator).
+demo: build
+	./deploy/demo.sh
+
+clean:
+	rm -rf $(BIN) .run
