@@ -1,0 +1,253 @@
+// Package collector wires the collector's components: the desired-state
+// store on etcd (embedded or external), the REST API and the HTTP server.
+// Later components (ingest, history, policies) plug in here.
+package collector
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/unet-project/unet/collector/api"
+	"github.com/unet-project/unet/collector/desired"
+	"github.com/unet-project/unet/collector/desired/embedded"
+	"github.com/unet-project/unet/internal/logging"
+)
+
+// Config of the collector. YAML keys are the documented file format; every
+// key is also an UNET_* environment variable (see internal/config).
+type Config struct {
+	// DataDir holds the embedded etcd data (and later the collector's own state).
+	DataDir string `yaml:"data-dir"`
+	// Listen is the address of the HTTP API.
+	Listen string `yaml:"listen"`
+	// ShutdownTimeout bounds the graceful stop of in-flight requests.
+	ShutdownTimeout time.Duration  `yaml:"shutdown-timeout"`
+	Log             logging.Config `yaml:"log"`
+	Etcd            EtcdConfig     `yaml:"etcd"`
+	Store           desired.Config `yaml:"store"`
+	API             api.Config     `yaml:"api"`
+}
+
+// EtcdConfig chooses the desired-state backend: an external cluster when
+// Endpoints is set, an embedded single-member etcd in DataDir otherwise.
+type EtcdConfig struct {
+	Endpoints   []string      `yaml:"endpoints"`
+	DialTimeout time.Duration `yaml:"dial-timeout"`
+	Username    string        `yaml:"username"`
+	Password    string        `yaml:"password"`
+	CACert      string        `yaml:"ca-cert"`
+	Cert        string        `yaml:"cert"`
+	Key         string        `yaml:"key"`
+	// EmbeddedClientURL and EmbeddedPeerURL are where the embedded server
+	// listens; empty picks free loopback ports at start, so that several
+	// collectors (tests, demos) can share a machine.
+	EmbeddedClientURL string `yaml:"embedded-client-url"`
+	EmbeddedPeerURL   string `yaml:"embedded-peer-url"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:         "/var/lib/unet-collector",
+		Listen:          "127.0.0.1:8080",
+		ShutdownTimeout: 15 * time.Second,
+		Log:             logging.DefaultConfig(),
+		Etcd:            EtcdConfig{DialTimeout: 5 * time.Second},
+		Store:           desired.DefaultConfig(),
+		API:             api.DefaultConfig(),
+	}
+}
+
+// Validate refuses a configuration that cannot work, before anything starts.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Etcd.Endpoints) == 0 && c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir is required for the embedded etcd (or give etcd endpoints)"))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
+	}
+	if (c.Etcd.Cert == "") != (c.Etcd.Key == "") {
+		errs = append(errs, errors.New("etcd cert and key go together"))
+	}
+	if c.Store.Prefix == "" || c.Store.Prefix[len(c.Store.Prefix)-1] != '/' {
+		errs = append(errs, fmt.Errorf("store prefix %q must end with '/'", c.Store.Prefix))
+	}
+	return errors.Join(errs...)
+}
+
+// Collector is a running collector.
+type Collector struct {
+	cfg      Config
+	log      *slog.Logger
+	registry *prometheus.Registry
+	etcd     *embedded.Server // nil with an external cluster
+	client   *clientv3.Client
+	server   *http.Server
+	listener net.Listener
+}
+
+// New starts the backends (embedded etcd or a client to the cluster) and
+// binds the listener; Run serves. Binding here lets a caller learn the
+// address (Listen "127.0.0.1:0") before serving.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (c *Collector, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	c = &Collector{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
+	c.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if c.client, err = c.connectEtcd(ctx); err != nil {
+		return nil, err
+	}
+	store := desired.New(c.client, cfg.Store, log.With("component", "desired"))
+	a, err := api.New(cfg.API, api.Dependencies{Store: store, Logger: log.With("component", "api"), Registry: c.registry})
+	if err != nil {
+		return nil, err
+	}
+	if c.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	c.server = &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return c, nil
+}
+
+// Addr is the address the API listens on.
+func (c *Collector) Addr() string { return c.listener.Addr().String() }
+
+// connectEtcd starts the embedded server or dials the external cluster.
+func (c *Collector) connectEtcd(ctx context.Context) (*clientv3.Client, error) {
+	e := c.cfg.Etcd
+	if len(e.Endpoints) == 0 {
+		ecfg := embedded.DefaultConfig(filepath.Join(c.cfg.DataDir, "etcd"))
+		var err error
+		if ecfg.ClientURL, err = urlOrFreePort(e.EmbeddedClientURL); err != nil {
+			return nil, err
+		}
+		if ecfg.PeerURL, err = urlOrFreePort(e.EmbeddedPeerURL); err != nil {
+			return nil, err
+		}
+		srv, err := embedded.Start(ctx, ecfg, c.log.With("component", "etcd"))
+		if err != nil {
+			return nil, err
+		}
+		c.etcd = srv
+		// The embedded server accepts large transactions: let bulk imports use them.
+		c.cfg.Store.MaxTxnOps = max(c.cfg.Store.MaxTxnOps, int(ecfg.MaxTxnOps))
+		return srv.Client()
+	}
+	tlsCfg, err := e.tls()
+	if err != nil {
+		return nil, err
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints: e.Endpoints, DialTimeout: e.DialTimeout, TLS: tlsCfg,
+		Username: e.Username, Password: e.Password, Logger: zap.NewNop(), Context: ctx,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd %v: %w", e.Endpoints, err)
+	}
+	c.log.Info("using external etcd", "endpoints", e.Endpoints)
+	return cli, nil
+}
+
+// urlOrFreePort returns url, or an http URL on a free loopback port.
+func urlOrFreePort(url string) (string, error) {
+	if url != "" {
+		return url, nil
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("embedded etcd: no free port: %w", err)
+	}
+	defer l.Close()
+	return "http://" + l.Addr().String(), nil
+}
+
+// tls builds the client TLS configuration, nil when no file is given.
+func (e EtcdConfig) tls() (*tls.Config, error) {
+	if e.CACert == "" && e.Cert == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if e.CACert != "" {
+		pem, err := os.ReadFile(e.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("etcd CA: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("etcd CA %s: no certificate found", e.CACert)
+		}
+	}
+	if e.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(e.Cert, e.Key)
+		if err != nil {
+			return nil, fmt.Errorf("etcd client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// Run serves until ctx is cancelled (SIGTERM in main), then drains
+// in-flight requests and stops the backends.
+func (c *Collector) Run(ctx context.Context) error {
+	defer c.close()
+	errc := make(chan error, 1)
+	go func() { errc <- c.server.Serve(c.listener) }()
+	c.log.Info("collector serving", "listen", c.Addr())
+	var etcdErr <-chan error
+	if c.etcd != nil {
+		etcdErr = c.etcd.Err()
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case err := <-etcdErr:
+		return fmt.Errorf("embedded etcd failed: %w", err)
+	case <-ctx.Done():
+	}
+	c.log.Info("shutting down", "timeout", c.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := c.server.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	return nil
+}
+
+func (c *Collector) close() {
+	if c.client != nil {
+		c.client.Close()
+	}
+	if c.etcd != nil {
+		c.etcd.Close()
+	}
+	if c.listener != nil && c.server == nil {
+		c.listener.Close()
+	}
+}
