@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -28,7 +29,7 @@ func DecodeCSV(r io.Reader, defaultKind model.ObjectKind) (*Bundle, []RowError, 
 		}
 		defaultKind = k
 	}
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(skipBOM(r))
 	cr.Comment = '#'
 	cr.FieldsPerRecord = -1 // short rows are blank-padded, long ones checked per row
 	cr.ReuseRecord = true   // cells are copied into a row, the slice is not kept
@@ -55,6 +56,17 @@ func DecodeCSV(r io.Reader, defaultKind model.ObjectKind) (*Bundle, []RowError, 
 		c.addRow(h, rec, Position{Line: line}, defaultKind)
 	}
 	return &c.b, c.errs, nil
+}
+
+// skipBOM drops the UTF-8 byte-order mark spreadsheets put in front of a
+// file. It must go before the CSV reader sees it: after it, a first line
+// "# comment" would not start with '#'.
+func skipBOM(r io.Reader) io.Reader {
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(3); err == nil && string(b) == "\ufeff" {
+		_, _ = br.Discard(3)
+	}
+	return br
 }
 
 // readError words an error of the CSV reader; a csv.ParseError already
@@ -93,9 +105,6 @@ func readHeader(cr *csv.Reader) (*header, error) {
 	var unknown []string
 	seen := map[column]int{}
 	for i, name := range rec {
-		if i == 0 {
-			name = strings.TrimPrefix(name, "\ufeff") // a byte-order mark, as spreadsheets write
-		}
 		if strings.TrimSpace(name) == "" {
 			h.cols[i] = noColumn
 			continue

@@ -51,7 +51,8 @@ func checkJSONSyntax(data []byte) error {
 	if !errors.As(err, &se) {
 		return fmt.Errorf("unreadable JSON: %w", err)
 	}
-	off := min(int(se.Offset), len(data))
+	// Offset counts the bytes read, the bad one included.
+	off := max(min(int(se.Offset), len(data))-1, 0)
 	line := 1 + bytes.Count(data[:off], []byte("\n"))
 	col := off - bytes.LastIndexByte(data[:off], '\n')
 	return fmt.Errorf("unreadable JSON: line %d, column %d: %s", line, col, strings.TrimPrefix(se.Error(), "json: "))
@@ -119,8 +120,16 @@ func (d *jsonDecoder) list(key string, raw json.RawMessage) {
 		d.rowError(RowError{Position: Position{Path: key}, Reason: "expected an array of objects, not a JSON " + rawKind(raw)})
 		return
 	}
+	kind := map[string]model.ObjectKind{keyLocations: model.ObjectLocation, keySNMPProfiles: model.ObjectSNMPProfile,
+		keyNodes: model.ObjectNode, keyLinks: model.ObjectLink}[key]
 	for i, e := range elems {
 		pos := Position{Path: fmt.Sprintf("%s[%d]", key, i)}
+		// Not an object: nothing else can be said of it (validating an
+		// empty object would only add noise).
+		if k := rawKind(e); k != "object" {
+			d.rowError(RowError{Position: pos, Kind: kind, Reason: "expected an object, not a JSON " + k})
+			continue
+		}
 		switch key {
 		case keyLocations:
 			var l model.Location
@@ -223,6 +232,9 @@ func jsonValueKind(v string) string {
 }
 
 func describeType(t reflect.Type) string {
+	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return "a string" // enumerations, durations
+	}
 	switch t.Kind() {
 	case reflect.String:
 		return "a string"
