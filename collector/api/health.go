@@ -19,7 +19,7 @@ func (a *API) handleReadyz(c *gin.Context) {
 	defer cancel()
 	if err := a.store.Ping(ctx); err != nil {
 		a.log.Warn("not ready", "request_id", requestIDOf(c), "error", err)
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "etcd: " + err.Error()})
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": err.Error()})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})

@@ -8,13 +8,17 @@ import (
 	"github.com/unet-project/unet/shared/model"
 )
 
+// linkSorts are the sort keys of links: "a" is the A end; "id" (or "name")
+// the key order.
+func linkSorts() []string { return []string{"id", "name", "created_at", "updated_at", "a"} }
+
 // links are addressed by id only: a link has no name.
 func (a *API) links() *resource[model.Link] {
 	s := a.store
 	return &resource[model.Link]{
 		api:     a,
 		coll:    "links",
-		sorts:   []string{"id", "created_at", "updated_at"},
+		sorts:   linkSorts(),
 		filters: []string{"node"},
 		get:     s.GetLink,
 		create:  s.CreateLink,

@@ -11,12 +11,15 @@ import (
 	"github.com/unet-project/unet/shared/model"
 )
 
+// locationSorts are the sort keys of locations.
+func locationSorts() []string { return []string{"name", "created_at", "updated_at", "kind", "parent"} }
+
 func (a *API) locations() *resource[model.Location] {
 	s := a.store
 	return &resource[model.Location]{
 		api:     a,
 		coll:    "locations",
-		sorts:   []string{"name", "created_at", "updated_at", "kind"},
+		sorts:   locationSorts(),
 		filters: []string{"within", "kind", "name_prefix"},
 		get:     s.GetLocation,
 		create:  s.CreateLocation,

@@ -8,13 +8,18 @@ import (
 	"github.com/unet-project/unet/shared/model"
 )
 
+// nodeSorts are the sort keys of nodes.
+func nodeSorts() []string {
+	return []string{"name", "created_at", "updated_at", "vendor", "role", "lifecycle", "location", "snmp_profile"}
+}
+
 func (a *API) nodes() *resource[model.Node] {
 	s := a.store
 	return &resource[model.Node]{
 		api:        a,
 		coll:       "nodes",
 		outputOnly: []string{"fqdn"},
-		sorts:      []string{"name", "created_at", "updated_at", "vendor", "role", "lifecycle", "location"},
+		sorts:      nodeSorts(),
 		filters:    []string{"location", "role", "vendor", "lifecycle", "tag", "name_prefix", "snmp_profile"},
 		get:        s.GetNode,
 		create:     s.CreateNode,

@@ -46,16 +46,16 @@ type collection struct {
 func openAPICollections() []collection {
 	return []collection{
 		{path: "locations", schema: "Location", tag: "locations", byName: true,
-			sorts: []string{"name", "created_at", "updated_at", "kind"},
+			sorts: locationSorts(),
 			filters: []obj{
 				queryParam("within", "Only this location and its subtree.", obj{"type": "string"}),
 				queryParam("kind", "Only locations of this kind.", enumSchema(locationKinds())),
 				queryParam("name_prefix", "Only names starting with this.", obj{"type": "string"}),
 			}},
 		{path: "snmp-profiles", schema: "SNMPProfile", tag: "snmp-profiles", byName: true,
-			sorts: []string{"name", "created_at", "updated_at"}},
+			sorts: profileSorts()},
 		{path: "nodes", schema: "Node", tag: "nodes", byName: true,
-			sorts: []string{"name", "created_at", "updated_at", "vendor", "role", "lifecycle", "location"},
+			sorts: nodeSorts(),
 			filters: []obj{
 				queryParam("location", "Only nodes in this location's subtree.", obj{"type": "string"}),
 				queryParam("role", "Only nodes with this role.", enumSchema(roles())),
@@ -66,7 +66,7 @@ func openAPICollections() []collection {
 				queryParam("snmp_profile", "Only nodes polled with this SNMP profile.", obj{"type": "string"}),
 			}},
 		{path: "links", schema: "Link", tag: "links",
-			sorts: []string{"id", "created_at", "updated_at"},
+			sorts: linkSorts(),
 			filters: []obj{
 				queryParam("node", "Only links with an end on this node.", obj{"type": "string"}),
 			}},

@@ -8,6 +8,9 @@ import (
 	"github.com/unet-project/unet/shared/model"
 )
 
+// profileSorts are the sort keys of SNMP profiles.
+func profileSorts() []string { return []string{"name", "created_at", "updated_at", "version"} }
+
 // snmpProfiles serves profiles: secrets are accepted on writes and never
 // shown (every answer is Redacted; secrets_set says which are held).
 func (a *API) snmpProfiles() *resource[model.SNMPProfile] {
@@ -16,7 +19,7 @@ func (a *API) snmpProfiles() *resource[model.SNMPProfile] {
 		api:        a,
 		coll:       "snmp-profiles",
 		outputOnly: []string{"secrets_set"},
-		sorts:      []string{"name", "created_at", "updated_at"},
+		sorts:      profileSorts(),
 		get:        s.GetSNMPProfile,
 		create:     s.CreateSNMPProfile,
 		update:     s.UpdateSNMPProfile,

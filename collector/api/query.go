@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/unet-project/unet/collector/desired"
+	"github.com/unet-project/unet/shared/model"
 )
 
 // checkQuery refuses parameters that are not accepted, or given twice, so a
@@ -80,6 +81,18 @@ func (a *API) listOptions(q url.Values, sorts []string) (desired.ListOptions, er
 		o.Sort = s
 	}
 	return o, nil
+}
+
+// queryError turns the store's refusal of a list parameter (a continue
+// token of another list, a within location that does not exist) into the
+// 400 of a bad query parameter; other errors pass.
+func queryError(err error) error {
+	v, ok := model.AsValidationError(err)
+	if !ok || len(v.Fields) == 0 {
+		return err
+	}
+	f := v.Fields[0]
+	return badRequest("query parameter %s: %s", f.Field, f.Reason).withDetails(map[string]any{"param": f.Field})
 }
 
 // listParams are the parameters every list accepts.

@@ -76,7 +76,7 @@ func (r *resource[T]) handleList(c *gin.Context) {
 	}
 	res, err := r.list(c.Request.Context(), q, o)
 	if err != nil {
-		r.api.writeError(c, err)
+		r.api.writeError(c, queryError(err))
 		return
 	}
 	items := make([]T, len(res.Items))
