@@ -154,12 +154,9 @@ func TestErrorLines(t *testing.T) {
 			{"field": "vendor", "reason": `unknown vendor "foo" (accepted: cisco, juniper)`},
 			{"field": "role", "reason": "is required"}}},
 			`invalid: vendor: unknown vendor "foo" (accepted: cisco, juniper); role: is required`},
-		{"fields already in message", 422, "invalid", "node r1: role: is required", map[string]any{"fields": []map[string]string{
+		{"fields repeated in the message", 422, "invalid", "invalid object: role: is required", map[string]any{"fields": []map[string]string{
 			{"field": "role", "reason": "is required"}}},
-			`invalid: node r1: role: is required`},
-		{"fields added to a general message", 422, "invalid", "node r1 is invalid", map[string]any{"fields": []map[string]string{
-			{"field": "role", "reason": "is required"}}},
-			`invalid: node r1 is invalid: role: is required`},
+			`invalid: role: is required`},
 		{"in use", 409, "in_use", "location dc1 is in use", map[string]any{"referenced_by": []map[string]string{
 			{"kind": "node", "name": "r1"}, {"kind": "location", "name": "rack1"}}},
 			`in_use: location dc1 is in use (referenced by node r1, location rack1)`},

@@ -77,7 +77,7 @@ func (e *Error) Error() string {
 	if rows := e.RowErrors(); len(rows) > 0 {
 		msg = summariseRows(rows)
 	} else if fields := e.FieldErrors(); len(fields) > 0 {
-		msg = withFields(msg, fields)
+		msg = withFields(fields)
 	} else if refs := e.ReferencedBy(); len(refs) > 0 {
 		msg = withRefs(msg, refs)
 	}
@@ -111,29 +111,18 @@ func (e *Error) RowErrors() []bundle.RowError {
 	return d.Errors
 }
 
-// withFields adds the field errors to msg unless it already names them all
-// (the API usually writes them into the message itself).
-func withFields(msg string, fields []model.FieldError) string {
+// withFields is the field errors themselves: they are the whole story of
+// an invalid object (the API's message only repeats them).
+func withFields(fields []model.FieldError) string {
 	parts := make([]string, 0, len(fields))
-	all := true
 	for i, f := range fields {
-		s := f.Error()
-		all = all && strings.Contains(msg, s)
 		if i == maxFieldsInLine {
 			parts = append(parts, fmt.Sprintf("and %d more", len(fields)-i))
 			break
 		}
-		parts = append(parts, s)
+		parts = append(parts, f.Error())
 	}
-	joined := strings.Join(parts, "; ")
-	switch {
-	case all:
-		return msg
-	case msg == "" || msg == http.StatusText(http.StatusUnprocessableEntity):
-		return joined
-	default:
-		return msg + ": " + joined
-	}
+	return strings.Join(parts, "; ")
 }
 
 // withRefs names the referencing objects unless msg already does.
