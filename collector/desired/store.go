@@ -55,6 +55,11 @@ func (r Ref) String() string { return string(r.Kind) + " " + r.Name }
 type InUseError struct {
 	Object       Ref
 	ReferencedBy []Ref
+	// More counts the referencing objects left out of ReferencedBy, which
+	// lists at most maxInUseRefs of them.
+	More int
+	// Op is what was refused: "delete" (when empty) or "rename".
+	Op string
 }
 
 func (e *InUseError) Error() string {
@@ -62,7 +67,23 @@ func (e *InUseError) Error() string {
 	for i, r := range e.ReferencedBy {
 		refs[i] = r.String()
 	}
-	return fmt.Sprintf("%s is referenced by %s", e.Object, strings.Join(refs, ", "))
+	op := e.Op
+	if op == "" {
+		op = "delete"
+	}
+	msg := fmt.Sprintf("cannot %s %s: it is referenced by %s", op, e.Object, strings.Join(refs, ", "))
+	if e.More > 0 {
+		msg += fmt.Sprintf(" and %d more", e.More)
+	}
+	switch {
+	case op == "rename":
+		msg += " (only an object nothing refers to can be renamed)"
+	case e.Object.Kind == model.ObjectSNMPProfile:
+		msg += " (move those nodes to another profile first)"
+	default:
+		msg += " (delete or move them first, or delete with cascade)"
+	}
+	return msg
 }
 
 func (e *InUseError) Is(target error) bool { return target == ErrInUse }
@@ -77,11 +98,15 @@ type Config struct {
 	// transaction (its --max-txn-ops, 128 by default). Bulk imports are cut
 	// into transactions of at most this size.
 	MaxTxnOps int `yaml:"max-txn-ops"`
+	// MaxTxnBytes bounds the size of one transaction request: keep it below
+	// the server's --max-request-bytes (1.5 MiB by default) and the client's
+	// MaxCallSendMsgSize (2 MiB by default).
+	MaxTxnBytes int `yaml:"max-txn-bytes"`
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Prefix: "/unet/", RequestTimeout: 10 * time.Second, MaxTxnOps: 128}
+	return Config{Prefix: "/unet/", RequestTimeout: 10 * time.Second, MaxTxnOps: 128, MaxTxnBytes: 1 << 20}
 }
 
 // Store is the desired-state store. It is safe for concurrent use.
@@ -92,12 +117,42 @@ type Store struct {
 }
 
 // New returns a store over an etcd client (embedded or external alike).
+// Zero fields of cfg take their defaults; the prefix always ends in "/".
 func New(cli *clientv3.Client, cfg Config, log *slog.Logger) *Store {
-	return &Store{cli: cli, cfg: cfg, log: log}
+	d := DefaultConfig()
+	if cfg.Prefix == "" {
+		cfg.Prefix = d.Prefix
+	}
+	if !strings.HasSuffix(cfg.Prefix, "/") {
+		cfg.Prefix += "/"
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = d.RequestTimeout
+	}
+	if cfg.MaxTxnOps <= 0 {
+		cfg.MaxTxnOps = d.MaxTxnOps
+	}
+	// A cascade of one link already takes 7 operations; below this nothing works.
+	cfg.MaxTxnOps = max(cfg.MaxTxnOps, minTxnOps)
+	if cfg.MaxTxnBytes <= 0 {
+		cfg.MaxTxnBytes = d.MaxTxnBytes
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{cli: cli, cfg: cfg, log: log.With("component", "desired")}
 }
 
-// Ping checks that etcd answers (for /readyz).
-func (s *Store) Ping(ctx context.Context) error { panic("unimplemented") }
+// Ping checks that etcd answers (for /readyz): a linearizable read of one
+// key, which needs a leader and a quorum.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, min(s.cfg.RequestTimeout, 3*time.Second))
+	defer cancel()
+	if _, err := s.cli.Get(ctx, s.cfg.Prefix, clientv3.WithKeysOnly()); err != nil {
+		return fmt.Errorf("etcd does not answer: %w", err)
+	}
+	return nil
+}
 
 // DeleteOptions tune a delete.
 type DeleteOptions struct {
@@ -152,82 +207,4 @@ type NodeFilter struct {
 // LinkFilter selects links.
 type LinkFilter struct {
 	Node string // links with an end on this node
-}
-
-// Locations
-func (s *Store) CreateLocation(ctx context.Context, l model.Location) (model.Location, error) {
-	panic("unimplemented")
-}
-func (s *Store) GetLocation(ctx context.Context, ref string) (model.Location, error) {
-	panic("unimplemented")
-}
-
-// UpdateLocation replaces the location ref with l (which may rename it).
-// ifRevision != 0 makes it conditional on the stored revision.
-func (s *Store) UpdateLocation(ctx context.Context, ref string, l model.Location, ifRevision int64) (model.Location, error) {
-	panic("unimplemented")
-}
-func (s *Store) DeleteLocation(ctx context.Context, ref string, opt DeleteOptions) error {
-	panic("unimplemented")
-}
-func (s *Store) ListLocations(ctx context.Context, f LocationFilter, o ListOptions) (ListResult[model.Location], error) {
-	panic("unimplemented")
-}
-
-// LocationTree returns the whole hierarchy at one revision.
-func (s *Store) LocationTree(ctx context.Context) (*model.LocationTree, error) {
-	panic("unimplemented")
-}
-
-// SNMP profiles: returned with secrets; the API redacts.
-func (s *Store) CreateSNMPProfile(ctx context.Context, p model.SNMPProfile) (model.SNMPProfile, error) {
-	panic("unimplemented")
-}
-func (s *Store) GetSNMPProfile(ctx context.Context, ref string) (model.SNMPProfile, error) {
-	panic("unimplemented")
-}
-
-// UpdateSNMPProfile replaces the profile; secrets left empty in p keep their stored values.
-func (s *Store) UpdateSNMPProfile(ctx context.Context, ref string, p model.SNMPProfile, ifRevision int64) (model.SNMPProfile, error) {
-	panic("unimplemented")
-}
-func (s *Store) DeleteSNMPProfile(ctx context.Context, ref string, opt DeleteOptions) error {
-	panic("unimplemented")
-}
-func (s *Store) ListSNMPProfiles(ctx context.Context, o ListOptions) (ListResult[model.SNMPProfile], error) {
-	panic("unimplemented")
-}
-
-// Nodes
-func (s *Store) CreateNode(ctx context.Context, n model.Node) (model.Node, error) {
-	panic("unimplemented")
-}
-func (s *Store) GetNode(ctx context.Context, ref string) (model.Node, error) {
-	panic("unimplemented")
-}
-func (s *Store) UpdateNode(ctx context.Context, ref string, n model.Node, ifRevision int64) (model.Node, error) {
-	panic("unimplemented")
-}
-func (s *Store) DeleteNode(ctx context.Context, ref string, opt DeleteOptions) error {
-	panic("unimplemented")
-}
-func (s *Store) ListNodes(ctx context.Context, f NodeFilter, o ListOptions) (ListResult[model.Node], error) {
-	panic("unimplemented")
-}
-
-// Links: ref is the link's id.
-func (s *Store) CreateLink(ctx context.Context, l model.Link) (model.Link, error) {
-	panic("unimplemented")
-}
-func (s *Store) GetLink(ctx context.Context, id string) (model.Link, error) {
-	panic("unimplemented")
-}
-func (s *Store) UpdateLink(ctx context.Context, id string, l model.Link, ifRevision int64) (model.Link, error) {
-	panic("unimplemented")
-}
-func (s *Store) DeleteLink(ctx context.Context, id string, opt DeleteOptions) error {
-	panic("unimplemented")
-}
-func (s *Store) ListLinks(ctx context.Context, f LinkFilter, o ListOptions) (ListResult[model.Link], error) {
-	panic("unimplemented")
 }

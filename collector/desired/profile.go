@@ -1,0 +1,153 @@
+package desired
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/unet-project/unet/shared/model"
+)
+
+// CreateSNMPProfile stores a new SNMP profile, secrets included.
+func (s *Store) CreateSNMPProfile(ctx context.Context, p model.SNMPProfile) (model.SNMPProfile, error) {
+	normalizeProfile(&p)
+	if err := p.Validate(); err != nil {
+		return model.SNMPProfile{}, err
+	}
+	var out model.SNMPProfile
+	rev, err := s.write(ctx, "create SNMP profile "+p.Name, func(r *reader) (*plan, error) {
+		pl := newPlan()
+		key := s.objKey(model.ObjectSNMPProfile, p.Name)
+		kv, err := r.get(key)
+		if err != nil {
+			return nil, err
+		}
+		if kv != nil {
+			return nil, conflictf("SNMP profile %q already exists", p.Name)
+		}
+		pl.expectRev(key, 0)
+		now := time.Now().UTC()
+		out = p
+		out.ID, out.CreatedAt, out.UpdatedAt = uuid.NewString(), now, now
+		val, err := encode(&out)
+		if err != nil {
+			return nil, err
+		}
+		pl.put(key, val)
+		pl.put(s.idKey(out.ID), []byte(idValue(model.ObjectSNMPProfile, p.Name)))
+		return pl, nil
+	})
+	if err != nil {
+		return model.SNMPProfile{}, err
+	}
+	out.Revision = rev
+	s.log.Info("SNMP profile created", "profile", out, "revision", rev)
+	return out, nil
+}
+
+// GetSNMPProfile returns the profile with this id or name, secrets included.
+func (s *Store) GetSNMPProfile(ctx context.Context, ref string) (model.SNMPProfile, error) {
+	kv, err := s.newReader(ctx, 0).resolve(model.ObjectSNMPProfile, ref)
+	if err != nil {
+		return model.SNMPProfile{}, err
+	}
+	return decode[model.SNMPProfile](kv)
+}
+
+// UpdateSNMPProfile replaces the profile; secrets left empty in p keep their stored values.
+func (s *Store) UpdateSNMPProfile(ctx context.Context, ref string, p model.SNMPProfile, ifRevision int64) (model.SNMPProfile, error) {
+	normalizeProfile(&p)
+	var out model.SNMPProfile
+	rev, err := s.write(ctx, "update SNMP profile "+ref, func(r *reader) (*plan, error) {
+		pl := newPlan()
+		kv, err := r.resolve(model.ObjectSNMPProfile, ref)
+		if err != nil {
+			return nil, err
+		}
+		old, err := decode[model.SNMPProfile](kv)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkRevision(model.ObjectSNMPProfile, old.Name, kv.ModRevision, ifRevision); err != nil {
+			return nil, err
+		}
+		out = p
+		out.KeepSecretsFrom(&old)
+		if err := out.Validate(); err != nil {
+			return nil, err
+		}
+		oldKey, newKey := string(kv.Key), s.objKey(model.ObjectSNMPProfile, p.Name)
+		pl.expectRev(oldKey, kv.ModRevision)
+		if p.Name != old.Name {
+			taken, err := r.get(newKey)
+			if err != nil {
+				return nil, err
+			}
+			if taken != nil {
+				return nil, conflictf("SNMP profile %q already exists", p.Name)
+			}
+			self := Ref{model.ObjectSNMPProfile, old.Name}
+			if err := r.inUse(self, "rename"); err != nil {
+				return nil, err
+			}
+			pl.expectRev(newKey, 0)
+			pl.expectEmpty(s.refPrefix(self))
+			pl.del(oldKey)
+		}
+		out.ID, out.CreatedAt, out.UpdatedAt = old.ID, old.CreatedAt, time.Now().UTC()
+		if out.ID == "" {
+			out.ID = uuid.NewString()
+		}
+		val, err := encode(&out)
+		if err != nil {
+			return nil, err
+		}
+		pl.put(newKey, val)
+		if p.Name != old.Name || old.ID == "" {
+			pl.put(s.idKey(out.ID), []byte(idValue(model.ObjectSNMPProfile, p.Name)))
+		}
+		return pl, nil
+	})
+	if err != nil {
+		return model.SNMPProfile{}, err
+	}
+	out.Revision = rev
+	s.log.Info("SNMP profile updated", "profile", out, "revision", rev)
+	return out, nil
+}
+
+// DeleteSNMPProfile deletes a profile no node uses; it never cascades.
+func (s *Store) DeleteSNMPProfile(ctx context.Context, ref string, opt DeleteOptions) error {
+	var name string
+	_, err := s.write(ctx, "delete SNMP profile "+ref, func(r *reader) (*plan, error) {
+		kv, err := r.resolve(model.ObjectSNMPProfile, ref)
+		if err != nil {
+			return nil, err
+		}
+		old, err := decode[model.SNMPProfile](kv)
+		if err != nil {
+			return nil, err
+		}
+		name = old.Name
+		if err := checkRevision(model.ObjectSNMPProfile, old.Name, kv.ModRevision, opt.IfRevision); err != nil {
+			return nil, err
+		}
+		self := Ref{model.ObjectSNMPProfile, old.Name}
+		if err := r.inUse(self, "delete"); err != nil {
+			return nil, err
+		}
+		p := newPlan()
+		p.expectRev(string(kv.Key), kv.ModRevision)
+		p.expectEmpty(s.refPrefix(self))
+		p.del(string(kv.Key))
+		if old.ID != "" {
+			p.del(s.idKey(old.ID))
+		}
+		return p, nil
+	})
+	if err == nil {
+		s.log.Info("SNMP profile deleted", "name", name)
+	}
+	return err
+}
