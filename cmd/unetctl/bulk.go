@@ -226,7 +226,12 @@ func (a *app) printBadRows(rep apiclient.ImportReport) error {
 
 func rowErrorColumns() []column[bundle.RowError] {
 	return []column[bundle.RowError]{
-		{header: "LINE", key: "where", human: true, get: func(r bundle.RowError) string { return apiclient.Where(r.Position) }},
+		{header: "LINE", key: "where", human: true, get: func(r bundle.RowError) string {
+			if r.Line > 0 {
+				return itoa(r.Line)
+			}
+			return r.Path // a JSON file: "nodes[3]"
+		}},
 		{header: "LINE", key: "line", csvOnly: true, get: func(r bundle.RowError) string { return itoa(r.Line) }},
 		{header: "PATH", key: "path", csvOnly: true, get: func(r bundle.RowError) string { return r.Path }},
 		{header: "KIND", key: "kind", get: func(r bundle.RowError) string { return string(r.Kind) }},

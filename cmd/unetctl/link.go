@@ -71,8 +71,10 @@ func (a *app) linkAddCommand() *cobra.Command {
 }
 
 // endpointFlag adds a NODE:INTERFACE flag with completion of the node part.
+// The flag is also its own shorthand (-a, -z): cobra's completion takes a
+// one-letter flag name for a shorthand, and would find no flag otherwise.
 func (a *app) endpointFlag(cmd *cobra.Command, dst **model.Endpoint, name, usage string) {
-	cmd.Flags().Var(endpointValue{dst}, name, usage+", NODE:INTERFACE")
+	cmd.Flags().VarP(endpointValue{dst}, name, name, usage+", NODE:INTERFACE")
 	_ = cmd.RegisterFlagCompletionFunc(name, a.completeEndpoint())
 }
 
