@@ -154,25 +154,22 @@ func (a *app) importProgress() (progress func(done, total int), finish func()) {
 
 // reportRow is one kind's line of an import report.
 type reportRow struct {
-	kind             string
-	created, updated int
+	kind                        string
+	created, updated, unchanged int
 }
 
 func reportRows(rep apiclient.ImportReport) []reportRow {
 	kinds := enumNames(model.ObjectKinds())
-	for _, k := range slices.Sorted(maps.Keys(rep.Created)) {
-		if !slices.Contains(kinds, k) {
-			kinds = append(kinds, k)
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(rep.Updated)) {
-		if !slices.Contains(kinds, k) {
-			kinds = append(kinds, k)
+	for _, m := range []map[string]int{rep.Created, rep.Updated, rep.Unchanged} {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
 		}
 	}
 	var rows []reportRow
 	for _, k := range kinds {
-		rows = append(rows, reportRow{kind: k, created: rep.Created[k], updated: rep.Updated[k]})
+		rows = append(rows, reportRow{kind: k, created: rep.Created[k], updated: rep.Updated[k], unchanged: rep.Unchanged[k]})
 	}
 	return rows
 }
@@ -182,6 +179,7 @@ func reportColumns() []column[reportRow] {
 		{header: "KIND", key: "kind", get: func(r reportRow) string { return r.kind }},
 		{header: "CREATED", key: "created", get: func(r reportRow) string { return fmt.Sprint(r.created) }},
 		{header: "UPDATED", key: "updated", get: func(r reportRow) string { return fmt.Sprint(r.updated) }},
+		{header: "UNCHANGED", key: "unchanged", get: func(r reportRow) string { return fmt.Sprint(r.unchanged) }},
 	}
 }
 
@@ -206,7 +204,7 @@ func (a *app) printImportReport(rep apiclient.ImportReport, dryRun bool) error {
 	if rep.Revision != 0 {
 		rev = fmt.Sprintf(" (revision %d)", rep.Revision)
 	}
-	_, err := fmt.Fprintf(a.out, "Imported %d %s%s.\n", n, plural(n, "object", "objects"), rev)
+	_, err := fmt.Fprintf(a.out, "Imported: %d %s written%s.\n", n, plural(n, "object", "objects"), rev)
 	return err
 }
 

@@ -12,7 +12,8 @@ import (
 )
 
 func importReport(w http.ResponseWriter, r *http.Request) {
-	reply(200, map[string]any{"created": map[string]int{"node": 2, "link": 1}, "updated": map[string]int{"location": 1}, "revision": 77})(w, r)
+	reply(200, map[string]any{"created": map[string]int{"node": 2, "link": 1}, "updated": map[string]int{"location": 1},
+		"unchanged": map[string]int{"snmp-profile": 3}, "revision": 77})(w, r)
 }
 
 func TestImportFormatFromExtensionAndReport(t *testing.T) {
@@ -29,12 +30,12 @@ func TestImportFormatFromExtensionAndReport(t *testing.T) {
 		t.Errorf("sent %+v", req)
 	}
 	want := "" +
-		"KIND          CREATED  UPDATED\n" +
-		"location      0        1\n" +
-		"snmp-profile  0        0\n" +
-		"node          2        0\n" +
-		"link          1        0\n" +
-		"Imported 4 objects (revision 77).\n"
+		"KIND          CREATED  UPDATED  UNCHANGED\n" +
+		"location      0        1        0\n" +
+		"snmp-profile  0        0        3\n" +
+		"node          2        0        0\n" +
+		"link          1        0        0\n" +
+		"Imported: 4 objects written (revision 77).\n"
 	if r.out != want {
 		t.Errorf("report\n%s\nwant\n%s", r.out, want)
 	}
@@ -106,7 +107,7 @@ func TestImportProgress(t *testing.T) {
 	inv.errTerminal = true
 	r := inv.run("import", file)
 	r.wantCode(t, 0)
-	if !strings.Contains(r.err, "importing") || !strings.Contains(r.out, "Imported 1000 objects") {
+	if !strings.Contains(r.err, "importing") || !strings.Contains(r.out, "Imported: 1000 objects written") {
 		t.Errorf("stderr %q stdout %q", r.err, r.out)
 	}
 }

@@ -16,13 +16,14 @@ import (
 
 // ImportReport says what an import did (the collector's desired.ImportReport).
 type ImportReport struct {
-	Created  map[string]int    `json:"created"` // by kind
-	Updated  map[string]int    `json:"updated"`
-	Errors   []bundle.RowError `json:"errors,omitempty"`
-	Revision int64             `json:"revision,omitempty"`
+	Created   map[string]int    `json:"created"` // by kind
+	Updated   map[string]int    `json:"updated"`
+	Unchanged map[string]int    `json:"unchanged,omitempty"` // already stored as they are in the file
+	Errors    []bundle.RowError `json:"errors,omitempty"`
+	Revision  int64             `json:"revision,omitempty"`
 }
 
-// Total is the number of objects created and updated.
+// Total is the number of objects created and updated (written).
 func (r ImportReport) Total() int {
 	n := 0
 	for _, v := range r.Created {
