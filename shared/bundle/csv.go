@@ -412,34 +412,57 @@ func (r *rowReader) link() model.Link {
 
 // EncodeCSV writes the bundle as one CSV file: a header with every column
 // in the documented order, then the locations, SNMP profiles, nodes and
-// links, each in the order given.
+// links, each in the order given. A cell holding a CR LF line break (only
+// a secret can, in a valid object) is refused: encoding/csv would read it
+// back as LF, silently changing the value.
 func EncodeCSV(w io.Writer, b *Bundle) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(columnNames()); err != nil {
 		return err
 	}
-	var rec [numColumns]string
 	for i := range b.Locations {
-		rec = locationCells(&b.Locations[i])
-		_ = cw.Write(rec[:]) // errors stick in cw.Error
-	}
-	for i := range b.SNMPProfiles {
-		rec = snmpProfileCells(&b.SNMPProfiles[i])
-		_ = cw.Write(rec[:])
-	}
-	for i := range b.Nodes {
-		var err error
-		if rec, err = nodeCells(&b.Nodes[i]); err != nil {
+		l := &b.Locations[i]
+		if err := writeRow(cw, locationCells(l), model.ObjectLocation, l.Name); err != nil {
 			return err
 		}
-		_ = cw.Write(rec[:])
+	}
+	for i := range b.SNMPProfiles {
+		p := &b.SNMPProfiles[i]
+		if err := writeRow(cw, snmpProfileCells(p), model.ObjectSNMPProfile, p.Name); err != nil {
+			return err
+		}
+	}
+	for i := range b.Nodes {
+		n := &b.Nodes[i]
+		rec, err := nodeCells(n)
+		if err != nil {
+			return err
+		}
+		if err := writeRow(cw, rec, model.ObjectNode, n.Name); err != nil {
+			return err
+		}
 	}
 	for i := range b.Links {
-		rec = linkCells(&b.Links[i])
-		_ = cw.Write(rec[:])
+		l := &b.Links[i]
+		if err := writeRow(cw, linkCells(l), model.ObjectLink, linkName(l)); err != nil {
+			return err
+		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// errCRLF: see EncodeCSV.
+var errCRLF = errors.New("holds a CR LF line break, which CSV cannot carry (export as JSON)")
+
+func writeRow(cw *csv.Writer, rec [numColumns]string, kind model.ObjectKind, name string) error {
+	for c, cell := range rec {
+		if strings.Contains(cell, "\r\n") {
+			// Never quote the value: it is likely a secret.
+			return fmt.Errorf("%s %q: %s: %w", kind, name, column(c), errCRLF)
+		}
+	}
+	return cw.Write(rec[:])
 }
 
 func locationCells(l *model.Location) (rec [numColumns]string) {

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -463,5 +464,31 @@ func TestEncodeCSVCustomDataError(t *testing.T) {
 	var sb strings.Builder
 	if err := EncodeCSV(&sb, b); err == nil || !strings.Contains(err.Error(), `node "r1": custom_data`) {
 		t.Errorf("EncodeCSV error = %v", err)
+	}
+}
+
+// TestCSVTrickyValues: values that need quoting, or look like blanks,
+// survive; a CR LF, which encoding/csv turns into LF, is refused rather
+// than silently changed.
+func TestCSVTrickyValues(t *testing.T) {
+	for _, community := range []string{"a\rb", "a\nb", "trail\r", "\x00abc", " lead", "tab\t", `"q"`, "#hash", "x;y,z"} {
+		b := &Bundle{
+			SNMPProfiles: []model.SNMPProfile{{Name: "p", Version: model.SNMPv2c, Community: community}},
+			// Only spaces and tabs are trimmed: other white space is the value's own.
+			Links: []model.Link{{A: model.Endpoint{Node: "r1", Interface: "e0\v"}, Z: &model.Endpoint{Node: "r2", Interface: "\u00a0e0"}}},
+		}
+		normalize(b)
+		b.Sources = Sources{SNMPProfiles: []Position{{Line: 2}}, Links: []Position{{Line: 3}}}
+		checkRoundTrips(t, b)
+	}
+
+	b := &Bundle{SNMPProfiles: []model.SNMPProfile{{Name: "p", Version: model.SNMPv2c, Community: "se\r\ncret"}}}
+	var sb strings.Builder
+	err := EncodeCSV(&sb, b)
+	if !errors.Is(err, errCRLF) || !strings.Contains(err.Error(), `snmp-profile "p": community: holds a CR LF`) {
+		t.Errorf("EncodeCSV error = %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "cret") {
+		t.Errorf("the error quotes the secret: %v", err)
 	}
 }
