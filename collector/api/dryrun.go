@@ -11,15 +11,17 @@ import (
 )
 
 // dryRun checks a bundle the way an import would, without writing: every
-// object on its own, then its references against the file and the store,
-// and counts what the import would create and update (objects match by
-// name, links by their A end).
+// object on its own, names given twice, then references against the file
+// and the store, and counts what the import would create and update
+// (objects match by name, links by their A end; "updated" counts every
+// object that exists already, changed or not). The store's Import remains
+// the authority: it re-checks everything at write time.
 func (a *API) dryRun(ctx context.Context, b *bundle.Bundle) (desired.ImportReport, error) {
 	st, err := a.loadState(ctx)
 	if err != nil {
 		return desired.ImportReport{}, err
 	}
-	d := &dryRunner{b: b, st: st, rep: desired.ImportReport{Created: map[string]int{}, Updated: map[string]int{}}}
+	d := &dryRunner{b: b, st: st, rep: desired.ImportReport{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}}
 	d.locations()
 	d.profiles()
 	d.nodes()
@@ -71,6 +73,7 @@ func (a *API) loadState(ctx context.Context) (*storeState, error) {
 }
 
 type dryRunner struct {
+	seen map[string]bundle.Position // kind/name → first row
 	b    *bundle.Bundle
 	st   *storeState
 	rep  desired.ImportReport
@@ -95,6 +98,21 @@ func (d *dryRunner) fail(pos bundle.Position, kind model.ObjectKind, name string
 	d.rep.Errors = append(d.rep.Errors, bundle.RowError{Position: pos, Kind: kind, Name: name, Reason: err.Error()})
 }
 
+// duplicate records a second row for the same object.
+func (d *dryRunner) duplicate(pos bundle.Position, kind model.ObjectKind, name, field string) bool {
+	if d.seen == nil {
+		d.seen = map[string]bundle.Position{}
+	}
+	key := string(kind) + "/" + name
+	first, dup := d.seen[key]
+	if !dup {
+		d.seen[key] = pos
+		return false
+	}
+	d.fail(pos, kind, name, model.Invalid(field, string(kind)+" "+quote(name)+" is defined twice in the file (also at "+describe(first)+")"))
+	return true
+}
+
 func (d *dryRunner) count(kind model.ObjectKind, exists bool) {
 	if exists {
 		d.rep.Updated[string(kind)]++
@@ -112,6 +130,9 @@ func (d *dryRunner) locations() {
 		pos := position(d.b.Sources.Locations, i)
 		if err := l.Validate(); err != nil {
 			d.fail(pos, model.ObjectLocation, l.Name, err)
+			continue
+		}
+		if d.duplicate(pos, model.ObjectLocation, l.Name, "name") {
 			continue
 		}
 		d.count(model.ObjectLocation, d.st.locNames[l.Name])
@@ -141,6 +162,9 @@ func (d *dryRunner) profiles() {
 			d.fail(pos, model.ObjectSNMPProfile, p.Name, err)
 			continue
 		}
+		if d.duplicate(pos, model.ObjectSNMPProfile, p.Name, "name") {
+			continue
+		}
 		d.count(model.ObjectSNMPProfile, exists)
 	}
 }
@@ -156,6 +180,9 @@ func (d *dryRunner) nodes() {
 		n.Normalize()
 		if err := n.Validate(); err != nil {
 			d.fail(pos, model.ObjectNode, n.Name, err)
+			continue
+		}
+		if d.duplicate(pos, model.ObjectNode, n.Name, "name") {
 			continue
 		}
 		if d.tree != nil {
@@ -203,6 +230,9 @@ func (d *dryRunner) links() {
 		name := l.A.String()
 		if err := l.Validate(); err != nil {
 			d.fail(pos, model.ObjectLink, name, err)
+			continue
+		}
+		if d.duplicate(pos, model.ObjectLink, name, "a") {
 			continue
 		}
 		ok := true

@@ -91,6 +91,12 @@ func newEnv(t *testing.T, cfg ...func(*Config)) *env {
 // newAPI builds another API over the same store (its own registry).
 func (e *env) newAPI(cfg ...func(*Config)) (*API, *prometheus.Registry) {
 	e.t.Helper()
+	return e.newAPIOver(e.store, cfg...)
+}
+
+// newAPIOver builds another API over store.
+func (e *env) newAPIOver(store *desired.Store, cfg ...func(*Config)) (*API, *prometheus.Registry) {
+	e.t.Helper()
 	c := DefaultConfig()
 	for _, f := range cfg {
 		f(&c)
@@ -99,7 +105,7 @@ func (e *env) newAPI(cfg ...func(*Config)) (*API, *prometheus.Registry) {
 	done := &atomic.Bool{}
 	e.t.Cleanup(func() { done.Store(true) })
 	log := slog.New(slog.NewJSONHandler(io.MultiWriter(e.logs, tLogWriter{e.t, done}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := New(c, Dependencies{Store: e.store, Logger: log, Registry: reg})
+	a, err := New(c, Dependencies{Store: store, Logger: log, Registry: reg})
 	if err != nil {
 		e.t.Fatalf("api.New: %v", err)
 	}

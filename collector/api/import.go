@@ -34,7 +34,7 @@ func (a *API) handleImport(c *gin.Context) {
 		return a.store.Import(c.Request.Context(), b, progress)
 	}
 	if acceptsNDJSON(c) {
-		a.streamImport(c, b.Len(), run)
+		a.streamImport(c, run)
 		return
 	}
 	report, err := run(func(int, int) {})
@@ -135,6 +135,9 @@ func normalizeReport(r desired.ImportReport) desired.ImportReport {
 	if r.Updated == nil {
 		r.Updated = map[string]int{}
 	}
+	if r.Unchanged == nil {
+		r.Unchanged = map[string]int{}
+	}
 	return r
 }
 
@@ -150,9 +153,10 @@ func acceptsNDJSON(c *gin.Context) bool {
 	return false
 }
 
-// streamImport runs the import and streams one JSON line per progress step
-// (at most one per percent), then {"report":…} or {"error":…}.
-func (a *API) streamImport(c *gin.Context, total int, run func(desired.Progress) (desired.ImportReport, error)) {
+// streamImport runs the import and streams a JSON line per progress step
+// of the store (at most one per percent), then {"report":…} or {"error":…}.
+// A dry run writes nothing and so has no progress lines.
+func (a *API) streamImport(c *gin.Context, run func(desired.Progress) (desired.ImportReport, error)) {
 	c.Header("Content-Type", mimeNDJSON)
 	c.Header("X-Content-Type-Options", "nosniff")
 	c.Status(http.StatusOK)
@@ -188,7 +192,6 @@ func (a *API) streamImport(c *gin.Context, total int, run func(desired.Progress)
 		lastPct = pct
 		line(map[string]progress{"progress": {Done: done, Total: total}})
 	}
-	report(0, total)
 	res, err := run(report)
 	mu.Lock()
 	over = true
