@@ -181,7 +181,7 @@ func (a *app) locationDeleteCommand() *cobra.Command {
 			ctx, cancel := a.context(cmd, false)
 			defer cancel()
 			if err := c.DeleteLocation(ctx, args[0], d.cascade, 0); err != nil {
-				return cascadeHint(err, "what is in it")
+				return cascadeHint(err, "what is in it", d.cascade)
 			}
 			return a.printDeleted("location " + args[0])
 		},

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/unet-project/unet/shared/model"
 )
@@ -240,7 +241,7 @@ func TestSNMPProfileShowAndUpdate(t *testing.T) {
 	f.on("PATCH /api/v1/snmp-profiles/secure", echo(200, map[string]any{"name": "secure"}))
 	r := f.cli("snmp-profile", "show", "secure")
 	r.wantCode(t, 0)
-	for _, want := range []string{"Security:        authPriv", "Secrets set:     auth_key,priv_key", "Interval:        1m0s", "Retries:         1"} {
+	for _, want := range []string{"Security:        authPriv", "Secrets set:     auth_key,priv_key", "Interval:        1m\n", "Retries:         1"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("show lacks %q:\n%s", want, r.out)
 		}
@@ -312,6 +313,15 @@ func TestLinkByEndpoint(t *testing.T) {
 	if !strings.HasPrefix(r.out, "id,a,z,circuit_id,circuit_provider,bandwidth_bps,description,revision") ||
 		!strings.Contains(r.out, "l2,sw1:Ethernet1,r1:Gi0/0/1,,,2500000000,") {
 		t.Errorf("csv:\n%s", r.out)
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for in, want := range map[time.Duration]string{0: "", time.Minute: "1m", 90 * time.Second: "1m30s",
+		time.Hour: "1h", 2*time.Hour + time.Second: "2h0m1s", 500 * time.Millisecond: "500ms", 2 * time.Second: "2s"} {
+		if got := shortDuration(in); got != want {
+			t.Errorf("shortDuration(%s) = %q, want %q", in, got, want)
+		}
 	}
 }
 

@@ -262,7 +262,7 @@ func (a *app) nodeDeleteCommand() *cobra.Command {
 			ctx, cancel := a.context(cmd, false)
 			defer cancel()
 			if err := c.DeleteNode(ctx, args[0], d.cascade, 0); err != nil {
-				return cascadeHint(err, "its links")
+				return cascadeHint(err, "its links", d.cascade)
 			}
 			return a.printDeleted("node " + args[0])
 		},
@@ -271,9 +271,10 @@ func (a *app) nodeDeleteCommand() *cobra.Command {
 	return cmd
 }
 
-// cascadeHint tells how to delete an object that is still in use.
-func cascadeHint(err error, what string) error {
-	if apiclient.IsInUse(err) {
+// cascadeHint tells how to delete an object that is still in use, unless
+// --cascade was given or the collector's message already says so.
+func cascadeHint(err error, what string, cascade bool) error {
+	if apiclient.IsInUse(err) && !cascade && !strings.Contains(err.Error(), "--cascade") {
 		return fmt.Errorf("%w; --cascade deletes %s too", err, what)
 	}
 	return err

@@ -260,13 +260,23 @@ func (a *app) snmpProfileDeleteCommand() *cobra.Command {
 	return cmd
 }
 
-func profileColumns() []column[model.SNMPProfile] {
-	dur := func(d model.Duration) string {
-		if d == 0 {
-			return ""
-		}
-		return d.String()
+// shortDuration drops the zero units Go writes: 1m0s → 1m, 1h0m0s → 1h.
+func shortDuration(d time.Duration) string {
+	if d == 0 {
+		return ""
 	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func profileColumns() []column[model.SNMPProfile] {
+	dur := func(d model.Duration) string { return shortDuration(time.Duration(d)) }
 	cols := []column[model.SNMPProfile]{
 		{header: "NAME", key: "name", get: func(p model.SNMPProfile) string { return p.Name }},
 		{header: "VERSION", key: "version", get: func(p model.SNMPProfile) string { return string(p.Version) }},
