@@ -71,7 +71,13 @@ UNET_OUTPUT, UNET_CONFIG), then the config file (~/.config/unet/unetctl.yaml,
 keys: server, token, output), then the defaults.`,
 		SilenceErrors: true, // run prints the one error line itself
 		SilenceUsage:  true, // an API error is not a reason to print usage
+		// Settings are checked before any command runs, so a bad config
+		// file is reported whatever the command; help and completion
+		// scripts work regardless.
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if !needsSettings(cmd) {
+				return nil
+			}
 			_, err := a.settings()
 			return err
 		},
@@ -89,6 +95,16 @@ keys: server, token, output), then the defaults.`,
 	)
 	markRuntimeErrors(root)
 	return root
+}
+
+// needsSettings is false for cobra's help and completion-script commands.
+func needsSettings(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		if c.Name() == "help" || c.Name() == "completion" {
+			return false
+		}
+	}
+	return true
 }
 
 // groupCommand is a command that only holds subcommands. Without a RunE
@@ -172,11 +188,7 @@ func (a *app) client() (*apiclient.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := apiclient.New(s.server, apiclient.WithToken(s.token), apiclient.WithUserAgent(userAgent))
-	if err != nil {
-		return nil, fmt.Errorf("--server: %w", err)
-	}
-	return c, nil
+	return apiclient.New(s.server, apiclient.WithToken(s.token), apiclient.WithUserAgent(userAgent))
 }
 
 // context bounds a command by --timeout. Imports and exports move whole

@@ -127,6 +127,15 @@ func TestConfigFileErrors(t *testing.T) {
 	inv.env["UNET_OUTPUT"] = "html"
 	r = inv.run("node", "list")
 	r.wantCode(t, exitError, "UNET_OUTPUT", `"html"`)
+	// Help and completion scripts work whatever the settings.
+	for _, args := range [][]string{{"help", "node"}, {"completion", "zsh"}, {"node", "list", "--help"}} {
+		if r := inv.run(args...); r.code != 0 || r.out == "" {
+			t.Errorf("%v with a bad setting: %+v", args, r)
+		}
+	}
+
+	inv.env["UNET_OUTPUT"] = ""
+	inv.run("node", "list", "--server", "localhost:8080").wantCode(t, exitError, `collector URL "localhost:8080"`, "http or https")
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -43,8 +43,17 @@ const (
 
 const ndjsonType = "application/x-ndjson"
 
-// contentTypes are the media types sent for each import format.
-var contentTypes = map[string]string{FormatCSV: "text/csv", FormatJSON: "application/json"}
+// contentType is the media type of a bundle format ("" when unknown).
+func contentType(format string) string {
+	switch format {
+	case FormatCSV:
+		return "text/csv"
+	case FormatJSON:
+		return "application/json"
+	default:
+		return ""
+	}
+}
 
 // Import sends a bundle file (format "csv" or "json"; "" lets the server
 // guess) to the collector. kind names the objects of a CSV without a kind
@@ -60,7 +69,7 @@ func (c *Client) Import(ctx context.Context, r io.Reader, format, kind string, d
 	if dryRun {
 		q.Set("dry_run", "true")
 	}
-	ctype := contentTypes[format]
+	ctype := contentType(format)
 	if ctype == "" {
 		ctype = "application/octet-stream"
 	}
@@ -123,7 +132,7 @@ func readImportStream(r io.Reader, progress func(done, total int)) (ImportReport
 		}
 		switch {
 		case l.Error != nil:
-			l.Error.Status = codeStatus[l.Error.Code]
+			l.Error.Status = codeStatus(l.Error.Code)
 			return ImportReport{Errors: l.Error.RowErrors()}, l.Error
 		case l.Report != nil:
 			return *l.Report, nil
@@ -142,7 +151,7 @@ func readImportStream(r io.Reader, progress func(done, total int)) (ImportReport
 func (c *Client) Export(ctx context.Context, format string) (io.ReadCloser, error) {
 	q := url.Values{}
 	setIf(q, "format", format)
-	accept := contentTypes[format]
+	accept := contentType(format)
 	if accept == "" {
 		accept = "*/*"
 	}

@@ -24,18 +24,36 @@ const (
 	CodeInternal         = "internal"
 )
 
-// codeStatus maps codes to statuses, for errors that arrive inside a
+// codeStatus maps a code to its status, for errors that arrive inside a
 // streamed (status 200) answer.
-var codeStatus = map[string]int{
-	CodeBadRequest: 400, CodeNotFound: 404, CodeConflict: 409, CodeInUse: 409,
-	CodePayloadTooLarge: 413, CodeUnsupportedMedia: 415, CodeInvalid: 422, CodeInternal: 500,
+func codeStatus(code string) int {
+	switch code {
+	case CodeBadRequest:
+		return 400
+	case CodeNotFound:
+		return 404
+	case CodeConflict, CodeInUse:
+		return 409
+	case CodePayloadTooLarge:
+		return 413
+	case CodeUnsupportedMedia:
+		return 415
+	case CodeInvalid:
+		return 422
+	default:
+		return 500
+	}
 }
 
 // statusCode is the reverse, for error answers that are not the API's JSON
 // (a proxy's 502 page, say).
-var statusCode = map[int]string{
-	400: CodeBadRequest, 404: CodeNotFound, 409: CodeConflict, 413: CodePayloadTooLarge,
-	415: CodeUnsupportedMedia, 422: CodeInvalid, 500: CodeInternal,
+func statusCode(status int) string {
+	for _, c := range []string{CodeBadRequest, CodeNotFound, CodeConflict, CodePayloadTooLarge, CodeUnsupportedMedia, CodeInvalid, CodeInternal} {
+		if codeStatus(c) == status {
+			return c
+		}
+	}
+	return fmt.Sprintf("HTTP %d", status)
 }
 
 // Error is an error answer of the API.
@@ -219,10 +237,7 @@ func decodeError(resp *http.Response) error {
 		env.Error.Status = resp.StatusCode
 		return env.Error
 	}
-	e := &Error{Status: resp.StatusCode, Code: statusCode[resp.StatusCode]}
-	if e.Code == "" {
-		e.Code = fmt.Sprintf("HTTP %d", resp.StatusCode)
-	}
+	e := &Error{Status: resp.StatusCode, Code: statusCode(resp.StatusCode)}
 	first, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
 	if len(first) > 200 {
 		first = first[:200] + "…"
