@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 
@@ -54,7 +55,7 @@ type listFlags struct {
 
 func (l *listFlags) register(cmd *cobra.Command, sortKeys ...string) {
 	cmd.Flags().StringVar(&l.sort, "sort", "", "sort by a field, '-' in front for descending ("+strings.Join(sortKeys, ", ")+")")
-	cmd.Flags().IntVar(&l.limit, "limit", 0, "show at most this many (default: all, fetched page by page)")
+	cmd.Flags().IntVar(&l.limit, "limit", 0, "show at most this many (default: all)")
 	var keys []string
 	for _, k := range sortKeys {
 		keys = append(keys, k, "-"+k)
@@ -66,29 +67,36 @@ func (l *listFlags) options() (apiclient.ListOptions, error) {
 	if l.limit < 0 {
 		return apiclient.ListOptions{}, usageErrorf("--limit must not be negative")
 	}
-	return apiclient.ListOptions{Limit: l.limit, Sort: l.sort}, nil
+	return apiclient.ListOptions{Limit: l.limit, Sort: l.sort}, nil // Limit: a total here, a page size for the API
 }
 
-// fetch lists every object, or only the first page when --limit is given
-// (and says on stderr that there is more, so a table is never silently cut).
-func fetch[T any](a *app, l *listFlags, noun string,
-	page func(apiclient.ListOptions) (apiclient.Page[T], error),
-	all func(apiclient.ListOptions) ([]T, error)) ([]T, error) {
+// fetch lists every object, or the first --limit ones (saying on stderr
+// when there are more, so a table is never silently cut). Pages are
+// followed either way: --limit may exceed the collector's page size.
+func fetch[T any](a *app, l *listFlags, noun string, all func(apiclient.ListOptions) iter.Seq2[T, error]) ([]T, error) {
 	o, err := l.options()
 	if err != nil {
 		return nil, err
 	}
-	if o.Limit == 0 {
-		return all(o)
+	if o.Limit > 0 {
+		// One more than asked for tells whether there are more, without
+		// fetching another page for it.
+		o.Limit = min(o.Limit+1, apiclient.DefaultPageSize)
 	}
-	p, err := page(o)
-	if err != nil {
-		return nil, err
+	out := []T{}
+	for item, err := range all(o) {
+		if err != nil {
+			return nil, err
+		}
+		if l.limit > 0 && len(out) == l.limit {
+			if a.conf.output == outputTable {
+				fmt.Fprintf(a.err, "Showing the first %d %s; there are more (raise or drop --limit).\n", len(out), noun)
+			}
+			break
+		}
+		out = append(out, item)
 	}
-	if p.Continue != "" && a.conf.output == outputTable {
-		fmt.Fprintf(a.err, "Showing the first %d %s; there are more (raise or drop --limit).\n", len(p.Items), noun)
-	}
-	return p.Items, nil
+	return out, nil
 }
 
 // metaColumns are the bookkeeping columns every object has; they are wide.

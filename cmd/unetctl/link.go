@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"iter"
 
 	"github.com/spf13/cobra"
 
@@ -95,9 +96,9 @@ func (a *app) linkListCommand() *cobra.Command {
 			}
 			ctx, cancel := a.context(cmd, false)
 			defer cancel()
-			links, err := fetch(a, &lf, "links",
-				func(o apiclient.ListOptions) (apiclient.Page[model.Link], error) { return c.ListLinks(ctx, f, o) },
-				func(o apiclient.ListOptions) ([]model.Link, error) { return c.ListAllLinks(ctx, f, o) })
+			links, err := fetch(a, &lf, "links", func(o apiclient.ListOptions) iter.Seq2[model.Link, error] {
+				return c.AllLinks(ctx, f, o)
+			})
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"iter"
 
 	"github.com/spf13/cobra"
 
@@ -120,11 +121,9 @@ func (a *app) locationListCommand() *cobra.Command {
 			}
 			ctx, cancel := a.context(cmd, false)
 			defer cancel()
-			locs, err := fetch(a, &lf, "locations",
-				func(o apiclient.ListOptions) (apiclient.Page[model.Location], error) {
-					return c.ListLocations(ctx, f, o)
-				},
-				func(o apiclient.ListOptions) ([]model.Location, error) { return c.ListAllLocations(ctx, f, o) })
+			locs, err := fetch(a, &lf, "locations", func(o apiclient.ListOptions) iter.Seq2[model.Location, error] {
+				return c.AllLocations(ctx, f, o)
+			})
 			if err != nil {
 				return err
 			}

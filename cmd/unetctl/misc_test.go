@@ -417,3 +417,9 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeout(t *testing.T) {
+	f := newFake(t)
+	f.on("GET /api/v1/nodes", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	f.cli("node", "list", "--timeout", "50ms").wantCode(t, exitError, "no answer from the collector", "in time")
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -197,9 +198,9 @@ func (a *app) nodeListCommand() *cobra.Command {
 			}
 			ctx, cancel := a.context(cmd, false)
 			defer cancel()
-			nodes, err := fetch(a, &lf, "nodes",
-				func(o apiclient.ListOptions) (apiclient.Page[model.Node], error) { return c.ListNodes(ctx, f, o) },
-				func(o apiclient.ListOptions) ([]model.Node, error) { return c.ListAllNodes(ctx, f, o) })
+			nodes, err := fetch(a, &lf, "nodes", func(o apiclient.ListOptions) iter.Seq2[model.Node, error] {
+				return c.AllNodes(ctx, f, o)
+			})
 			if err != nil {
 				return err
 			}

@@ -179,7 +179,7 @@ func TestNodeListLimitFetchesOnePage(t *testing.T) {
 	f.on("GET /api/v1/nodes", pagedNodes(10))
 	r := f.cli("node", "list", "--limit", "3")
 	r.wantCode(t, 0)
-	if len(f.requests()) != 1 || !strings.Contains(f.last().Query, "limit=3") {
+	if len(f.requests()) != 1 || !strings.Contains(f.last().Query, "limit=4") {
 		t.Errorf("requests: %+v", f.requests())
 	}
 	lines := strings.Split(strings.TrimSpace(r.out), "\n")
@@ -188,6 +188,24 @@ func TestNodeListLimitFetchesOnePage(t *testing.T) {
 	}
 	if !strings.Contains(r.err, "first 3 nodes") {
 		t.Errorf("no note that there are more: %q", r.err)
+	}
+}
+
+func TestNodeListLimitAcrossPages(t *testing.T) {
+	f := newFake(t)
+	f.on("GET /api/v1/nodes", pagedNodes(1200))
+	r := f.cli("node", "list", "--limit", "700", "-o", "json")
+	r.wantCode(t, 0)
+	var nodes []model.Node
+	if err := json.Unmarshal([]byte(r.out), &nodes); err != nil || len(nodes) != 700 || nodes[699].Name != "r699" {
+		t.Fatalf("%d nodes, %v", len(nodes), err)
+	}
+	if len(f.requests()) != 2 {
+		t.Errorf("%d requests for 700 nodes", len(f.requests()))
+	}
+	r = f.cli("node", "list", "--limit", "1200")
+	if strings.Contains(r.err, "there are more") {
+		t.Errorf("a complete list says there are more: %q", r.err)
 	}
 }
 

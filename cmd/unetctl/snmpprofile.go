@@ -1,6 +1,7 @@
 package main
 
 import (
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -194,11 +195,9 @@ func (a *app) snmpProfileListCommand() *cobra.Command {
 			}
 			ctx, cancel := a.context(cmd, false)
 			defer cancel()
-			profiles, err := fetch(a, &lf, "SNMP profiles",
-				func(o apiclient.ListOptions) (apiclient.Page[model.SNMPProfile], error) {
-					return c.ListSNMPProfiles(ctx, o)
-				},
-				func(o apiclient.ListOptions) ([]model.SNMPProfile, error) { return c.ListAllSNMPProfiles(ctx, o) })
+			profiles, err := fetch(a, &lf, "SNMP profiles", func(o apiclient.ListOptions) iter.Seq2[model.SNMPProfile, error] {
+				return c.AllSNMPProfiles(ctx, o)
+			})
 			if err != nil {
 				return err
 			}
