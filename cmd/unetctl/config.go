@@ -65,7 +65,7 @@ func (a *app) settings() (*settings, error) {
 	if a.conf != nil {
 		return a.conf, nil
 	}
-	file, err := a.loadConfigFile()
+	file, path, err := a.loadConfigFile()
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (a *app) settings() (*settings, error) {
 		timeoutSet: pf.Changed("timeout"),
 	}
 	if !s.outputSet {
-		if s.output, err = a.outputFromEnvOrFile(file); err != nil {
+		if s.output, err = a.outputFromEnvOrFile(file, path); err != nil {
 			return nil, err
 		}
 	}
@@ -87,7 +87,7 @@ func (a *app) settings() (*settings, error) {
 	return s, nil
 }
 
-func (a *app) outputFromEnvOrFile(file fileConfig) (outputFormat, error) {
+func (a *app) outputFromEnvOrFile(file fileConfig, path string) (outputFormat, error) {
 	if v := a.getenv("UNET_OUTPUT"); v != "" {
 		o, err := parseOutputFormat(v)
 		if err != nil {
@@ -98,7 +98,7 @@ func (a *app) outputFromEnvOrFile(file fileConfig) (outputFormat, error) {
 	if file.Output != "" {
 		o, err := parseOutputFormat(file.Output)
 		if err != nil {
-			return "", fmt.Errorf("config file %s: output: %w", a.configPath(), err)
+			return "", fmt.Errorf("config file %s: output: %w", path, err)
 		}
 		return o, nil
 	}
@@ -122,12 +122,7 @@ func pick(flagSet bool, flagVal, envVal, fileVal, def string) string {
 // configPath is where the config file is: --config, UNET_CONFIG, else the
 // user's config directory. explicit says whether the user named it (then it
 // must exist).
-func (a *app) configPath() string {
-	p, _ := a.configPathExplicit()
-	return p
-}
-
-func (a *app) configPathExplicit() (path string, explicit bool) {
+func (a *app) configPath() (path string, explicit bool) {
 	if a.flags.configPath != "" {
 		return a.flags.configPath, true
 	}
@@ -145,23 +140,22 @@ func (a *app) configPathExplicit() (path string, explicit bool) {
 
 // loadConfigFile reads the config file; a missing default file is no
 // error, a missing file the user named is.
-func (a *app) loadConfigFile() (fileConfig, error) {
-	var c fileConfig
-	path, explicit := a.configPathExplicit()
+func (a *app) loadConfigFile() (c fileConfig, path string, err error) {
+	path, explicit := a.configPath()
 	if path == "" {
-		return c, nil
+		return c, path, nil
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
-		return c, nil
+		return c, path, nil
 	}
 	if err != nil {
-		return c, fmt.Errorf("config file: %w", err)
+		return c, path, fmt.Errorf("config file: %w", err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true) // a misspelt key should not be silently ignored
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, fmt.Errorf("config file %s: %v (keys: server, token, output)", path, err)
+		return c, path, fmt.Errorf("config file %s: %v (keys: server, token, output)", path, err)
 	}
-	return c, nil
+	return c, path, nil
 }
