@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -73,8 +74,8 @@ func (c *collector) addLocation(l model.Location, pos Position, probs problems) 
 	probs = c.validated(model.ObjectLocation, probs, l.Validate())
 	c.checkName(model.ObjectLocation, l.Name, pos, &probs)
 	if c.report(model.ObjectLocation, l.Name, pos, probs) {
-		c.b.Locations = append(c.b.Locations, l)
-		c.b.Sources.Locations = append(c.b.Sources.Locations, pos)
+		c.b.Locations = appendGrow(c.b.Locations, l)
+		c.b.Sources.Locations = appendGrow(c.b.Sources.Locations, pos)
 	}
 }
 
@@ -84,8 +85,8 @@ func (c *collector) addSNMPProfile(p model.SNMPProfile, pos Position, probs prob
 	probs = c.validated(model.ObjectSNMPProfile, probs, validateProfile(p))
 	c.checkName(model.ObjectSNMPProfile, p.Name, pos, &probs)
 	if c.report(model.ObjectSNMPProfile, p.Name, pos, probs) {
-		c.b.SNMPProfiles = append(c.b.SNMPProfiles, p)
-		c.b.Sources.SNMPProfiles = append(c.b.Sources.SNMPProfiles, pos)
+		c.b.SNMPProfiles = appendGrow(c.b.SNMPProfiles, p)
+		c.b.Sources.SNMPProfiles = appendGrow(c.b.Sources.SNMPProfiles, pos)
 	}
 }
 
@@ -113,8 +114,8 @@ func (c *collector) addNode(n model.Node, pos Position, probs problems) {
 	probs = c.validated(model.ObjectNode, probs, n.Validate())
 	c.checkName(model.ObjectNode, n.Name, pos, &probs)
 	if c.report(model.ObjectNode, n.Name, pos, probs) {
-		c.b.Nodes = append(c.b.Nodes, n)
-		c.b.Sources.Nodes = append(c.b.Sources.Nodes, pos)
+		c.b.Nodes = appendGrow(c.b.Nodes, n)
+		c.b.Sources.Nodes = appendGrow(c.b.Sources.Nodes, pos)
 	}
 }
 
@@ -125,10 +126,24 @@ func (c *collector) addLink(l model.Link, pos Position, probs problems) {
 	if l.Z != nil {
 		c.checkInterface(*l.Z, "z", pos, &probs)
 	}
-	if c.report(model.ObjectLink, linkName(&l), pos, probs) {
-		c.b.Links = append(c.b.Links, l)
-		c.b.Sources.Links = append(c.b.Sources.Links, pos)
+	name := "" // only needed for errors; building it costs an allocation per link
+	if len(probs) > 0 {
+		name = linkName(&l)
 	}
+	if c.report(model.ObjectLink, name, pos, probs) {
+		c.b.Links = appendGrow(c.b.Links, l)
+		c.b.Sources.Links = appendGrow(c.b.Sources.Links, pos)
+	}
+}
+
+// appendGrow appends, doubling the capacity when it runs out. Files hold
+// tens of thousands of objects of a few hundred bytes each, and append's
+// gentler growth for large slices copies them several times over.
+func appendGrow[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		s = slices.Grow(s, max(len(s), 16))
+	}
+	return append(s, v)
 }
 
 // linkName names a link in errors by its A end, which is how the store

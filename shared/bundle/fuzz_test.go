@@ -2,11 +2,14 @@ package bundle
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/unet-project/unet/shared/model"
 )
@@ -46,6 +49,12 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Add(readTestdata(f, "bundle.json"))
 	f.Add([]byte(`{"nodes": [{"name": "r1", "vendor": "cisco", "role": "router", "location": "par1"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The splitter DecodeJSON relies on agrees with encoding/json.
+		if json.Valid(data) {
+			if d := cmp.Diff(splitReference(t, data), splitMembers(data)); d != "" {
+				t.Fatalf("members (-encoding/json +members):\n%s", d)
+			}
+		}
 		b, rowErrs, err := DecodeJSON(bytes.NewReader(data))
 		if err != nil {
 			if b != nil || rowErrs != nil {

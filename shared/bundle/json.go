@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/unet-project/unet/shared/model"
 )
@@ -42,8 +44,11 @@ func DecodeJSON(r io.Reader) (*Bundle, []RowError, error) {
 // checkJSONSyntax refuses malformed JSON with the line and column of the
 // fault, so that later decoding never meets a syntax error.
 func checkJSONSyntax(data []byte) error {
+	if json.Valid(data) {
+		return nil
+	}
 	var v json.RawMessage
-	err := json.Unmarshal(data, &v)
+	err := json.Unmarshal(data, &v) // again, for the error's offset
 	if err == nil {
 		return nil
 	}
@@ -74,27 +79,20 @@ const (
 
 // bundle walks the top-level object. Its syntax has been checked.
 func (d *jsonDecoder) bundle(data []byte) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	_, _ = dec.Token() // '{'
 	seen := map[string]bool{}
-	for dec.More() {
-		tok, _ := dec.Token()
-		key := tok.(string)
-		var raw json.RawMessage
-		_ = dec.Decode(&raw)
+	members(data, func(key string, raw []byte) {
 		name, ok := matchKey(key, keyLocations, keySNMPProfiles, keyNodes, keyLinks)
 		switch {
 		case !ok:
 			d.rowError(RowError{Reason: fmt.Sprintf("unknown field %q (expected %s, %s, %s or %s)",
 				key, keyLocations, keySNMPProfiles, keyNodes, keyLinks)})
-			continue
 		case seen[name]:
 			d.rowError(RowError{Position: Position{Path: name}, Reason: "appears twice"})
-			continue
+		default:
+			seen[name] = true
+			d.list(name, raw)
 		}
-		seen[name] = true
-		d.list(name, raw)
-	}
+	})
 }
 
 // matchKey finds key among names: exactly, else ignoring case, as
@@ -114,89 +112,97 @@ func matchKey(key string, names ...string) (string, bool) {
 }
 
 // list decodes the array of objects under one top-level key.
-func (d *jsonDecoder) list(key string, raw json.RawMessage) {
-	var elems []json.RawMessage
-	if err := json.Unmarshal(raw, &elems); err != nil {
+func (d *jsonDecoder) list(key string, raw []byte) {
+	switch rawKind(raw) {
+	case "null":
+		return
+	case "array":
+	default:
 		d.rowError(RowError{Position: Position{Path: key}, Reason: "expected an array of objects, not a JSON " + rawKind(raw)})
 		return
 	}
-	kind := map[string]model.ObjectKind{keyLocations: model.ObjectLocation, keySNMPProfiles: model.ObjectSNMPProfile,
-		keyNodes: model.ObjectNode, keyLinks: model.ObjectLink}[key]
-	for i, e := range elems {
+	kind := keyKind(key)
+	elements(raw, func(i int, e []byte) {
 		pos := Position{Path: fmt.Sprintf("%s[%d]", key, i)}
 		// Not an object: nothing else can be said of it (validating an
 		// empty object would only add noise).
 		if k := rawKind(e); k != "object" {
 			d.rowError(RowError{Position: pos, Kind: kind, Reason: "expected an object, not a JSON " + k})
-			continue
+			return
 		}
-		switch key {
-		case keyLocations:
+		switch kind {
+		case model.ObjectLocation:
 			var l model.Location
 			probs := d.object(e, &l)
 			d.addLocation(l, pos, probs)
-		case keySNMPProfiles:
+		case model.ObjectSNMPProfile:
 			var p model.SNMPProfile
 			probs := d.object(e, &p)
 			d.addSNMPProfile(p, pos, probs)
-		case keyNodes:
+		case model.ObjectNode:
 			var n model.Node
 			probs := d.object(e, &n)
 			d.addNode(n, pos, probs)
-		case keyLinks:
+		case model.ObjectLink:
 			var l model.Link
 			probs := d.object(e, &l)
 			d.addLink(l, pos, probs)
 		}
+	})
+}
+
+// keyKind is the kind of the objects listed under a top-level key.
+func keyKind(key string) model.ObjectKind {
+	switch key {
+	case keyLocations:
+		return model.ObjectLocation
+	case keySNMPProfiles:
+		return model.ObjectSNMPProfile
+	case keyNodes:
+		return model.ObjectNode
 	}
+	return model.ObjectLink
 }
 
 // object decodes one object into dst, a pointer to a model struct.
-func (d *jsonDecoder) object(raw json.RawMessage, dst any) problems {
+func (d *jsonDecoder) object(raw []byte, dst any) problems {
 	var probs problems
 	d.decodeStruct(raw, reflect.ValueOf(dst).Elem(), "", &probs)
 	return probs
 }
 
-// decodeStruct decodes a JSON object into the struct v field by field: one bad
-// field does not hide the next. prefix is the path of v ("" or "a.").
-func (d *jsonDecoder) decodeStruct(raw json.RawMessage, v reflect.Value, prefix string, probs *problems) {
+// decodeStruct decodes a JSON object into the struct v field by field: one
+// bad field does not hide the next. prefix is the path of v ("" or "a.").
+func (d *jsonDecoder) decodeStruct(raw []byte, v reflect.Value, prefix string, probs *problems) {
 	here := strings.TrimSuffix(prefix, ".")
-	if raw = bytes.TrimSpace(raw); len(raw) == 0 || raw[0] != '{' {
-		probs.add(here, "expected an object, not a JSON "+rawKind(raw))
+	if k := rawKind(raw); k != "object" {
+		probs.add(here, "expected an object, not a JSON "+k)
 		return
 	}
 	fields := d.fieldsOf(v.Type())
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	_, _ = dec.Token() // '{'
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, _ := dec.Token()
-		key := tok.(string)
-		var val json.RawMessage
-		_ = dec.Decode(&val)
+	var seen []string // a handful of fields: a slice beats a map
+	members(raw, func(key string, val []byte) {
 		f, ok := lookupField(fields, key)
 		switch {
 		case !ok:
 			probs.add(here, fmt.Sprintf("unknown field %q", key))
-			continue
-		case seen[f.name]:
+		case slices.Contains(seen, f.name):
 			probs.add(prefix+f.name, "appears twice")
-			continue
+		default:
+			seen = append(seen, f.name)
+			d.value(val, v.FieldByIndex(f.index), prefix+f.name, probs)
 		}
-		seen[f.name] = true
-		d.value(val, v.FieldByIndex(f.index), prefix+f.name, probs)
-	}
+	})
 }
 
 // value decodes one field: nested structs (a link's ends, its circuit)
 // field by field, anything else with encoding/json and the model's own
 // UnmarshalText methods, whose errors list the accepted values.
-func (d *jsonDecoder) value(raw json.RawMessage, v reflect.Value, path string, probs *problems) {
+func (d *jsonDecoder) value(raw []byte, v reflect.Value, path string, probs *problems) {
 	t := v.Type()
 	if isNested(t) {
 		switch {
-		case bytes.Equal(bytes.TrimSpace(raw), []byte("null")):
+		case rawKind(raw) == "null":
 			v.SetZero()
 		case t.Kind() == reflect.Pointer:
 			p := reflect.New(t.Elem())
@@ -207,11 +213,47 @@ func (d *jsonDecoder) value(raw json.RawMessage, v reflect.Value, path string, p
 		}
 		return
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // custom data: big integers stay exact
-	if err := dec.Decode(v.Addr().Interface()); err != nil {
+	if err := decodeLeaf(raw, v); err != nil {
 		probs.add(path, jsonReason(err))
 	}
+}
+
+// decodeLeaf decodes a value the way encoding/json would, with numbers in
+// interfaces as json.Number (custom data: big integers stay exact). Most
+// values are plain strings, set directly or through the model's
+// UnmarshalText without the cost of a JSON decoder per field.
+func decodeLeaf(raw []byte, v reflect.Value) error {
+	p := v.Addr().Interface()
+	if s, ok := plainString(raw); ok {
+		if _, isJSON := p.(json.Unmarshaler); !isJSON {
+			if tu, ok := p.(encoding.TextUnmarshaler); ok {
+				return tu.UnmarshalText(s)
+			}
+			if v.Kind() == reflect.String {
+				v.SetString(string(s))
+				return nil
+			}
+		}
+	}
+	if k := v.Kind(); k == reflect.Map || k == reflect.Interface {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		return dec.Decode(p)
+	}
+	return json.Unmarshal(raw, p)
+}
+
+// plainString returns the contents of a JSON string literal that needs no
+// unescaping and is valid UTF-8 (which encoding/json would repair).
+func plainString(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return nil, false
+	}
+	s := raw[1 : len(raw)-1]
+	if bytes.IndexByte(s, '\\') >= 0 || !utf8.Valid(s) {
+		return nil, false
+	}
+	return s, true
 }
 
 // jsonReason words a decoding error. Type errors never quote the value,
