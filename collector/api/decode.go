@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -89,7 +90,37 @@ func parseDocument(body []byte) (map[string]any, error) {
 	if !ok {
 		return nil, badRequest("the request body must be a JSON object, not %s", jsonKind(v))
 	}
+	if p, n := hugeNumber(m, ""); p != "" {
+		return nil, badRequest("field %q: the number %s is out of range", p, n).withDetails(map[string]any{"field": p})
+	}
 	return m, nil
+}
+
+// hugeNumber finds a number no float64 holds (1e400): stored, it would
+// make the object unreadable.
+func hugeNumber(v any, path string) (string, json.Number) {
+	switch v := v.(type) {
+	case json.Number:
+		if _, err := strconv.ParseFloat(string(v), 64); err != nil {
+			if path == "" {
+				path = "(document)"
+			}
+			return path, v
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if p, n := hugeNumber(v[k], joinPath(path, k)); p != "" {
+				return p, n
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if p, n := hugeNumber(e, fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p, n
+			}
+		}
+	}
+	return "", ""
 }
 
 func jsonSyntaxError(err error) *apiError {

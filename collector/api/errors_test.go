@@ -36,6 +36,8 @@ func TestErrors(t *testing.T) {
 		{"not an object", req{method: "POST", path: "/api/v1/nodes", body: `[` + node + `]`}, 400, "bad_request", []string{"JSON object"}},
 		{"null body", req{method: "POST", path: "/api/v1/nodes", body: `null`}, 400, "bad_request", []string{"null"}},
 		{"wrong type", req{method: "POST", path: "/api/v1/nodes", body: `{"name": 7}`}, 400, "bad_request", []string{`"field":"name"`}},
+		{"number out of range", req{method: "PATCH", path: "/api/v1/nodes/r1", body: `{"custom_data": {"x": [1, 2e999]}}`},
+			400, "bad_request", []string{`"field":"custom_data.x[1]"`}},
 		{"wrong nested type", req{method: "POST", path: "/api/v1/links", body: `{"a": {"node": ["r1"]}}`}, 400, "bad_request", []string{`a.node`}},
 		{"bad revision", req{method: "PUT", path: "/api/v1/nodes/r1", body: `{"name": "r1", "revision": "7"}`}, 400, "bad_request", []string{`"field":"revision"`}},
 		{"bad If-Match", req{method: "PUT", path: "/api/v1/nodes/r1", body: node, headers: map[string]string{"If-Match": `"abc"`}},
