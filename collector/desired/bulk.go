@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"go.etcd.io/etcd/api/v3/mvccpb"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/unet-project/unet/shared/bundle"
 	"github.com/unet-project/unet/shared/model"
@@ -49,8 +48,10 @@ func (s *Store) Import(ctx context.Context, b *bundle.Bundle, progress Progress)
 	if err != nil {
 		return rep, err
 	}
+	s.log.Debug("import: store read", "revision", st.rev, "duration", time.Since(start).Round(time.Millisecond))
 	im := &importer{s: s, b: b, st: st, now: time.Now().UTC()}
 	im.validate()
+	s.log.Debug("import: file checked", "bad_rows", len(im.errs), "duration", time.Since(start).Round(time.Millisecond))
 	if len(im.errs) > 0 {
 		rep.Errors = im.errs
 		s.log.Info("import refused", "objects", b.Len(), "bad_rows", len(im.errs))
@@ -60,6 +61,7 @@ func (s *Store) Import(ctx context.Context, b *bundle.Bundle, progress Progress)
 	if err != nil {
 		return rep, err
 	}
+	s.log.Debug("import: planned", "writes", len(units), "duration", time.Since(start).Round(time.Millisecond))
 	rev, err := im.write(ctx, units, progress)
 	if err != nil {
 		return ImportReport{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}, err
@@ -478,16 +480,11 @@ type unit struct {
 	kind    model.ObjectKind
 	self    string
 	selfRev int64
-	deps    []string // object keys referred to
-	cmps    []idCmp  // other compares
+	deps    []string  // object keys referred to
+	cmps    []cmpSpec // other compares
 	ops     []wop
 	created bool
 	bytes   int
-}
-
-type idCmp struct {
-	id string
-	c  clientv3.Cmp
 }
 
 type wop struct {
@@ -550,20 +547,21 @@ func (im *importer) prepare(obj any, old *model.Meta, oldRaw []byte) (val []byte
 // refOps adds the reference-key changes of an object to its unit.
 func (im *importer) refOps(u *unit, oldSelf Ref, oldRefs []Ref, newSelf Ref, newRefs []Ref) {
 	s := im.s
-	keep := map[string]bool{}
-	for _, ref := range newRefs {
-		keep[s.refKey(ref, newSelf)] = true
-	}
-	had := map[string]bool{}
+	var oldKeys, newKeys [2]string // objects make at most two references
+	olds, news := oldKeys[:0], newKeys[:0]
 	for _, ref := range oldRefs {
-		k := s.refKey(ref, oldSelf)
-		had[k] = true
-		if !keep[k] {
+		olds = append(olds, s.refKey(ref, oldSelf))
+	}
+	for _, ref := range newRefs {
+		news = append(news, s.refKey(ref, newSelf))
+	}
+	for _, k := range olds {
+		if !slices.Contains(news, k) {
 			u.del(k, nil)
 		}
 	}
-	for _, ref := range newRefs {
-		if k := s.refKey(ref, newSelf); !had[k] {
+	for _, k := range news {
+		if !slices.Contains(olds, k) {
 			u.put(k, nil, false, nil)
 		}
 	}
@@ -640,7 +638,7 @@ func (im *importer) plan(rep *ImportReport) ([]*unit, error) {
 		prefix := s.refKindPrefix(Ref{model.ObjectLocation, name}, model.ObjectNode)
 		for _, k := range chain(name) {
 			if u := unitOf[k]; u != nil {
-				u.cmps = append(u.cmps, idCmp{"n" + prefix, clientv3.Compare(clientv3.CreateRevision(prefix), "<", st.rev+1).WithPrefix()})
+				u.cmps = append(u.cmps, cmpSpec{cmpNoNewUnder, prefix, st.rev})
 				break
 			}
 		}
@@ -787,7 +785,7 @@ func (im *importer) plan(rep *ImportReport) ([]*unit, error) {
 			u.deps = append(u.deps, s.objKey(model.ObjectLink, prev)) // its owner so far
 		} else {
 			u.put(key, []byte(id), false, nil)
-			u.cmps = append(u.cmps, idCmp{"m" + key, clientv3.Compare(clientv3.ModRevision(key), "=", 0)})
+			u.cmps = append(u.cmps, cmpSpec{cmpModRev, key, 0})
 		}
 	}
 	return units, nil
@@ -815,11 +813,13 @@ func (im *importer) write(ctx context.Context, units []*unit, progress Progress)
 	written := map[string]int64{} // object key → revision of the write
 	var done []*unit              // committed, for the rollback
 	var lastRev int64
-	p, inChunk, chunk := newPlan(), map[string]bool{}, []*unit(nil)
+	size := s.cfg.MaxTxnOps
+	p, inChunk, chunk := newBulkPlan(size), make(map[string]bool, size), []*unit(nil)
 	nChunks := 0
 
-	cmpsOf := func(u *unit) []idCmp {
-		out := []idCmp{{"m" + u.self, clientv3.Compare(clientv3.ModRevision(u.self), "=", u.selfRev)}}
+	var cmps []cmpSpec
+	cmpsOf := func(u *unit) []cmpSpec {
+		cmps = append(cmps[:0], cmpSpec{cmpModRev, u.self, u.selfRev})
 		for _, d := range u.deps {
 			if inChunk[d] {
 				continue
@@ -828,16 +828,18 @@ func (im *importer) write(ctx context.Context, units []*unit, progress Progress)
 			if !ok {
 				rev = im.st.revs[d]
 			}
-			out = append(out, idCmp{"m" + d, clientv3.Compare(clientv3.ModRevision(d), "=", rev)})
+			cmps = append(cmps, cmpSpec{cmpModRev, d, rev})
 		}
-		return append(out, u.cmps...)
+		return append(cmps, u.cmps...)
 	}
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
 		}
 		nChunks++
+		t0 := time.Now()
 		resp, err := s.commit(ctx, fmt.Sprintf("import (transaction %d)", nChunks), p)
+		s.log.Debug("import: transaction", "n", nChunks, "objects", len(chunk), "ops", len(p.ops), "compares", len(p.cmps), "bytes", p.bytes, "duration", time.Since(t0).Round(time.Millisecond))
 		if err != nil {
 			return err
 		}
@@ -850,26 +852,27 @@ func (im *importer) write(ctx context.Context, units []*unit, progress Progress)
 		}
 		done = append(done, chunk...)
 		progress(len(done), len(units))
-		p, inChunk, chunk = newPlan(), map[string]bool{}, nil
+		p, inChunk, chunk = newBulkPlan(size), make(map[string]bool, size), nil
 		return nil
 	}
 	for _, u := range units {
-		cmps := cmpsOf(u)
-		newCmps := 0
-		for _, c := range cmps {
-			if !p.cmpSeen[c.id] {
+		cs := cmpsOf(u)
+		newCmps, newBytes := 0, 0
+		for _, c := range cs {
+			if !p.hasCmp(c) {
 				newCmps++
+				newBytes += cmpBytes(c)
 			}
 		}
 		if len(chunk) > 0 && (len(p.cmps)+newCmps > s.cfg.MaxTxnOps || len(p.ops)+len(u.ops) > s.cfg.MaxTxnOps ||
-			p.bytes+u.bytes+newCmps*(2*len(u.self)+opOverhead) > s.cfg.MaxTxnBytes) {
+			p.bytes+u.bytes+newBytes > s.cfg.MaxTxnBytes) {
 			if err := flush(); err != nil {
 				return 0, im.rollback(done, err)
 			}
-			cmps = cmpsOf(u)
+			cs = cmpsOf(u)
 		}
-		for _, c := range cmps {
-			p.addCmp(c.id, c.c)
+		for _, c := range cs {
+			p.addCmp(c)
 		}
 		for _, o := range u.ops {
 			p.set(planOp{key: o.key, val: o.val, del: o.del})

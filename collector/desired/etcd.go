@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -150,6 +151,18 @@ func (r *reader) getMany(keys []string) (map[string]*mvccpb.KeyValue, error) {
 // scan calls fn for every key in [start, end), in key order, reading
 // rangeChunk keys at a time.
 func (r *reader) scan(start, end string, keysOnly bool, fn func(kv *mvccpb.KeyValue) error) error {
+	return r.scanChunks(start, end, keysOnly, func(kvs []*mvccpb.KeyValue) error {
+		for _, kv := range kvs {
+			if err := fn(kv); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// scanChunks calls fn with each chunk of keys in [start, end), in key order.
+func (r *reader) scanChunks(start, end string, keysOnly bool, fn func(kvs []*mvccpb.KeyValue) error) error {
 	for {
 		var kvs []*mvccpb.KeyValue
 		var more bool
@@ -168,8 +181,8 @@ func (r *reader) scan(start, end string, keysOnly bool, fn func(kv *mvccpb.KeyVa
 		if err != nil {
 			return err
 		}
-		for _, kv := range kvs {
-			if err := fn(kv); err != nil {
+		if len(kvs) > 0 {
+			if err := fn(kvs); err != nil {
 				return err
 			}
 		}
@@ -333,9 +346,9 @@ func decode[T any](kv *mvccpb.KeyValue) (T, error) {
 // at most once.
 type plan struct {
 	cmps    []clientv3.Cmp
-	cmpSeen map[string]bool
+	cmpSeen map[cmpID]struct{}
 	ops     []planOp
-	opIdx   map[string]int
+	opIdx   map[string]int // nil: the caller guarantees distinct keys
 	bytes   int
 }
 
@@ -345,33 +358,87 @@ type planOp struct {
 	del bool
 }
 
-func newPlan() *plan { return &plan{cmpSeen: map[string]bool{}, opIdx: map[string]int{}} }
+// cmpKind is what a compare checks.
+type cmpKind uint8
 
-func (p *plan) addCmp(id string, c clientv3.Cmp) {
-	if p.cmpSeen[id] {
+const (
+	cmpModRev     cmpKind = iota // the key is at mod revision rev (0: absent)
+	cmpEmpty                     // no key under the prefix
+	cmpNoNewUnder                // no key under the prefix created after rev
+)
+
+// cmpSpec is a compare before it is built (building one costs allocations,
+// so duplicates are dropped first).
+type cmpSpec struct {
+	kind cmpKind
+	key  string
+	rev  int64
+}
+
+type cmpID struct {
+	kind cmpKind
+	key  string
+}
+
+func (c cmpSpec) etcd() clientv3.Cmp {
+	pc := &pb.Compare{Key: []byte(c.key)}
+	switch c.kind {
+	case cmpModRev:
+		pc.Target, pc.Result = pb.Compare_MOD, pb.Compare_EQUAL
+		pc.TargetUnion = &pb.Compare_ModRevision{ModRevision: c.rev}
+	case cmpEmpty:
+		pc.Target, pc.Result = pb.Compare_CREATE, pb.Compare_EQUAL
+		pc.TargetUnion = &pb.Compare_CreateRevision{CreateRevision: 0}
+		pc.RangeEnd = []byte(prefixEnd(c.key))
+	case cmpNoNewUnder:
+		pc.Target, pc.Result = pb.Compare_CREATE, pb.Compare_LESS
+		pc.TargetUnion = &pb.Compare_CreateRevision{CreateRevision: c.rev + 1}
+		pc.RangeEnd = []byte(prefixEnd(c.key))
+	}
+	return clientv3.FromCompare(pc)
+}
+
+func newPlan() *plan { return &plan{cmpSeen: map[cmpID]struct{}{}, opIdx: map[string]int{}} }
+
+// newBulkPlan is a plan for writes whose keys are known to be distinct.
+func newBulkPlan(size int) *plan {
+	return &plan{cmpSeen: make(map[cmpID]struct{}, size), cmps: make([]clientv3.Cmp, 0, size), ops: make([]planOp, 0, size)}
+}
+
+func (p *plan) hasCmp(c cmpSpec) bool {
+	_, ok := p.cmpSeen[cmpID{c.kind, c.key}]
+	return ok
+}
+
+func (p *plan) addCmp(c cmpSpec) {
+	id := cmpID{c.kind, c.key}
+	if _, ok := p.cmpSeen[id]; ok {
 		return
 	}
-	p.cmpSeen[id] = true
-	p.cmps = append(p.cmps, c)
-	p.bytes += 2*len(id) + opOverhead
+	p.cmpSeen[id] = struct{}{}
+	p.cmps = append(p.cmps, c.etcd())
+	p.bytes += cmpBytes(c)
 }
+
+func cmpBytes(c cmpSpec) int { return 2*len(c.key) + opOverhead }
 
 // expectRev requires key to be at mod revision rev (0: to be absent).
-func (p *plan) expectRev(key string, rev int64) {
-	p.addCmp("m"+key, clientv3.Compare(clientv3.ModRevision(key), "=", rev))
-}
+func (p *plan) expectRev(key string, rev int64) { p.addCmp(cmpSpec{cmpModRev, key, rev}) }
 
 // expectEmpty requires no key under prefix.
-func (p *plan) expectEmpty(prefix string) {
-	p.addCmp("e"+prefix, clientv3.Compare(clientv3.CreateRevision(prefix), "=", 0).WithPrefix())
-}
+func (p *plan) expectEmpty(prefix string) { p.addCmp(cmpSpec{cmpEmpty, prefix, 0}) }
 
 // expectNoNewUnder requires that no key under prefix was created after rev.
 func (p *plan) expectNoNewUnder(prefix string, rev int64) {
-	p.addCmp("n"+prefix, clientv3.Compare(clientv3.CreateRevision(prefix), "<", rev+1).WithPrefix())
+	p.addCmp(cmpSpec{cmpNoNewUnder, prefix, rev})
 }
 
 func (p *plan) set(op planOp) {
+	if p.opIdx == nil {
+		p.ops = append(p.ops, op)
+		p.bytes += len(op.key) + len(op.val) + opOverhead
+		return
+	}
 	if i, ok := p.opIdx[op.key]; ok {
 		p.bytes += len(op.val) - len(p.ops[i].val)
 		p.ops[i] = op

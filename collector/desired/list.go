@@ -1,14 +1,17 @@
 package desired
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -63,6 +66,9 @@ type listSpec[T any] struct {
 	prepare func(r *reader) error
 	// match filters; nil matches everything.
 	match func(*T) bool
+	// prefilter, when set, rejects stored values on their raw JSON before
+	// they are decoded (false: skip it); match still decides for the rest.
+	prefilter func(raw []byte) bool
 	// sorts are the orders besides name, as ascending comparisons.
 	sorts map[string]func(a, b *T) int
 	// filter fingerprints the filter, so a token cannot continue another list.
@@ -104,19 +110,12 @@ func list[T any](ctx context.Context, s *Store, spec listSpec[T], o ListOptions)
 	}
 	keyOrder := field == "name" && !desc
 	limit := o.Limit
-	var items []item[T]
-	collect := func(kv *mvccpb.KeyValue) error {
-		v, err := decode[T](kv)
-		if err != nil {
-			return err
-		}
-		if spec.match == nil || spec.match(&v) {
-			items = append(items, item[T]{key: string(kv.Key), obj: v})
-			if keyOrder && limit > 0 && len(items) > limit {
-				return errStop
-			}
-		}
-		return nil
+	// A page in key order stops as soon as it is full: decode as it comes.
+	// Everything else reads the whole range: decode chunks in parallel with
+	// the reads of the next ones.
+	dec := &batchDecoder[T]{spec: &spec, parallel: !(keyOrder && limit > 0)}
+	if !dec.parallel {
+		dec.stopAt = limit + 1
 	}
 	err := listReadErr(r, tok, func() error {
 		if spec.candidates != nil {
@@ -134,12 +133,14 @@ func list[T any](ctx context.Context, s *Store, spec listSpec[T], o ListOptions)
 				if err != nil {
 					return err
 				}
+				batch := make([]*mvccpb.KeyValue, 0, len(kvs))
 				for _, k := range chunk {
 					if kv := kvs[k]; kv != nil {
-						if err := collect(kv); err != nil {
-							return err
-						}
+						batch = append(batch, kv)
 					}
+				}
+				if err := dec.add(batch); err != nil {
+					return err
 				}
 			}
 			return nil
@@ -148,8 +149,12 @@ func list[T any](ctx context.Context, s *Store, spec listSpec[T], o ListOptions)
 		if keyOrder && tok.After != "" && tok.After+"\x00" > start {
 			start = tok.After + "\x00"
 		}
-		return r.scan(start, spec.end, false, collect)
+		return r.scanChunks(start, spec.end, false, dec.add)
 	})
+	items, derr := dec.wait()
+	if err == nil {
+		err = derr
+	}
 	if err != nil && err != errStop {
 		return res, err
 	}
@@ -192,6 +197,79 @@ func (spec *listSpec[T]) prepareAll(r *reader) error {
 		return nil
 	}
 	return spec.prepare(r)
+}
+
+// batchDecoder decodes and filters chunks of stored values, keeping their order.
+type batchDecoder[T any] struct {
+	spec     *listSpec[T]
+	parallel bool
+	stopAt   int // sequential: stop (errStop) once this many items match
+
+	items   []item[T] // sequential
+	batches [][]item[T]
+	errs    []error
+	wg      sync.WaitGroup
+	sem     chan struct{}
+}
+
+func (d *batchDecoder[T]) decode(kvs []*mvccpb.KeyValue, out []item[T], stopAt int) ([]item[T], error) {
+	for _, kv := range kvs {
+		if d.spec.prefilter != nil && !d.spec.prefilter(kv.Value) {
+			continue
+		}
+		v, err := decode[T](kv)
+		if err != nil {
+			return out, err
+		}
+		if d.spec.match == nil || d.spec.match(&v) {
+			out = append(out, item[T]{key: string(kv.Key), obj: v})
+			if stopAt > 0 && len(out) >= stopAt {
+				return out, errStop
+			}
+		}
+	}
+	return out, nil
+}
+
+func (d *batchDecoder[T]) add(kvs []*mvccpb.KeyValue) error {
+	if !d.parallel {
+		var err error
+		d.items, err = d.decode(kvs, d.items, d.stopAt)
+		return err
+	}
+	if d.sem == nil {
+		d.sem = make(chan struct{}, runtime.GOMAXPROCS(0))
+	}
+	i := len(d.batches)
+	d.batches = append(d.batches, nil)
+	d.errs = append(d.errs, nil)
+	d.sem <- struct{}{}
+	d.wg.Add(1)
+	go func() {
+		defer func() { <-d.sem; d.wg.Done() }()
+		d.batches[i], d.errs[i] = d.decode(kvs, nil, 0)
+	}()
+	return nil
+}
+
+// wait returns every item in order.
+func (d *batchDecoder[T]) wait() ([]item[T], error) {
+	if !d.parallel {
+		return d.items, nil
+	}
+	d.wg.Wait()
+	n := 0
+	for i, b := range d.batches {
+		if d.errs[i] != nil {
+			return nil, d.errs[i]
+		}
+		n += len(b)
+	}
+	items := make([]item[T], 0, n)
+	for _, b := range d.batches {
+		items = append(items, b...)
+	}
+	return items, nil
 }
 
 // errStop ends a scan early.
@@ -334,6 +412,30 @@ func (s *Store) ListNodes(ctx context.Context, f NodeFilter, o ListOptions) (Lis
 			return nil
 		}
 	}
+	// Decoding is most of a list's cost: reject on the raw value first.
+	type rawCheck struct {
+		key string
+		ok  func(string) bool
+	}
+	var checks []rawCheck
+	if f.Location != "" {
+		checks = append(checks, rawCheck{"location", func(v string) bool { return subtree[v] }})
+	}
+	for key, want := range map[string]string{"role": string(f.Role), "vendor": string(f.Vendor), "lifecycle": string(f.Lifecycle)} {
+		if want != "" {
+			checks = append(checks, rawCheck{key, func(v string) bool { return v == want }})
+		}
+	}
+	if len(checks) > 0 {
+		spec.prefilter = func(raw []byte) bool {
+			for _, c := range checks {
+				if v, found := topLevelString(raw, c.key); found && !c.ok(v) {
+					return false
+				}
+			}
+			return true
+		}
+	}
 	spec.match = func(n *model.Node) bool {
 		return (subtree == nil || subtree[n.Location]) &&
 			(f.Role == "" || n.Role == f.Role) &&
@@ -376,4 +478,44 @@ func (s *Store) ListLinks(ctx context.Context, f LinkFilter, o ListOptions) (Lis
 func rangeSpec[T any](s *Store, kind model.ObjectKind, namePrefix, filter string) listSpec[T] {
 	start := s.kindPrefix(kind) + namePrefix
 	return listSpec[T]{kind: kind, start: start, end: prefixEnd(start), filter: filter}
+}
+
+// topLevelString finds the string value of key in a JSON object without
+// decoding it: found is false when the key is absent at the top level, its
+// value is not a plain string (no escapes), or the input is not an object.
+func topLevelString(raw []byte, key string) (value string, found bool) {
+	depth := 0
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			// A string: a key when at depth 1 and followed by ':'.
+			end := i + 1
+			for end < len(raw) && raw[end] != '"' {
+				if raw[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(raw) {
+				return "", false
+			}
+			if depth == 1 && string(raw[i+1:end]) == key && end+2 < len(raw) && raw[end+1] == ':' {
+				v := raw[end+2:]
+				if v[0] != '"' {
+					return "", false
+				}
+				j := bytes.IndexAny(v[1:], "\"\\")
+				if j < 0 || v[1+j] != '"' {
+					return "", false
+				}
+				return string(v[1 : 1+j]), true
+			}
+			i = end
+		}
+	}
+	return "", false
 }

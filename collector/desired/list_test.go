@@ -42,6 +42,12 @@ func TestListNodes(t *testing.T) {
 	n := must(s.GetNode(ctx, "a1"))(t)
 	n.SNMPProfile = "std"
 	must(s.UpdateNode(ctx, "a1", n, 0))(t)
+	// Values that look like the filtered fields must not fool the filters,
+	// which look at the stored JSON before decoding it.
+	tricky := mk("t1", "ams1", model.VendorNokia, model.RoleOther, model.LifecyclePlanned)
+	tricky.Model = `"location":"par1","role":"switch"`
+	tricky.CustomData = map[string]any{"location": "par1", "role": "switch", "list": []any{map[string]any{"location": "k1"}}}
+	must(s.CreateNode(ctx, tricky))(t)
 
 	tests := []struct {
 		name   string
@@ -49,10 +55,11 @@ func TestListNodes(t *testing.T) {
 		sort   string
 		want   []string
 	}{
-		{"all by name", desired.NodeFilter{}, "", []string{"a1", "p1", "p2", "p3"}},
-		{"descending", desired.NodeFilter{}, "-name", []string{"p3", "p2", "p1", "a1"}},
+		{"all by name", desired.NodeFilter{}, "", []string{"a1", "p1", "p2", "p3", "t1"}},
+		{"descending", desired.NodeFilter{}, "-name", []string{"t1", "p3", "p2", "p1", "a1"}},
 		{"subtree of par1", desired.NodeFilter{Location: "par1"}, "", []string{"p1", "p2", "p3"}},
-		{"subtree of eu", desired.NodeFilter{Location: "eu"}, "", []string{"a1", "p1", "p2", "p3"}},
+		{"subtree of eu", desired.NodeFilter{Location: "eu"}, "", []string{"a1", "p1", "p2", "p3", "t1"}},
+		{"subtree of ams1", desired.NodeFilter{Location: "ams1"}, "", []string{"a1", "t1"}},
 		{"subtree of r1", desired.NodeFilter{Location: "r1"}, "", []string{"p2", "p3"}},
 		{"subtree of us", desired.NodeFilter{Location: "us"}, "", []string{}},
 		{"role", desired.NodeFilter{Role: "Switch"}, "", []string{"p2", "p3"}},
@@ -60,14 +67,16 @@ func TestListNodes(t *testing.T) {
 		{"lifecycle", desired.NodeFilter{Lifecycle: model.LifecycleLive}, "", []string{"p1"}},
 		{"tag", desired.NodeFilter{Tag: "core"}, "", []string{"p1", "p3"}},
 		{"name prefix", desired.NodeFilter{NamePrefix: "p"}, "", []string{"p1", "p2", "p3"}},
+		{"other role", desired.NodeFilter{Role: model.RoleOther, Location: "ams1"}, "", []string{"t1"}},
 		{"profile", desired.NodeFilter{SNMPProfile: "std"}, "", []string{"a1"}},
 		{"combined", desired.NodeFilter{Location: "par1", Tag: "core", Role: model.RoleSwitch}, "", []string{"p3"}},
-		{"by vendor", desired.NodeFilter{}, "vendor", []string{"p3", "a1", "p2", "p1"}},
-		{"by role desc", desired.NodeFilter{}, "-role", []string{"p3", "p2", "p1", "a1"}},
-		{"by lifecycle stage", desired.NodeFilter{}, "lifecycle", []string{"p2", "a1", "p1", "p3"}},
-		{"by location", desired.NodeFilter{}, "location", []string{"a1", "p2", "p1", "p3"}},
-		{"by creation", desired.NodeFilter{}, "created_at", []string{"p1", "p2", "p3", "a1"}},
-		{"by update, newest first", desired.NodeFilter{}, "-updated_at", []string{"a1", "p3", "p2", "p1"}},
+		{"by vendor", desired.NodeFilter{NamePrefix: "a"}, "vendor", []string{"a1"}},
+		{"by vendor in par1", desired.NodeFilter{Location: "par1"}, "vendor", []string{"p3", "p2", "p1"}},
+		{"by role desc", desired.NodeFilter{}, "-role", []string{"p3", "p2", "p1", "t1", "a1"}},
+		{"by lifecycle stage", desired.NodeFilter{}, "lifecycle", []string{"p2", "t1", "a1", "p1", "p3"}},
+		{"by location", desired.NodeFilter{}, "location", []string{"a1", "t1", "p2", "p1", "p3"}},
+		{"by creation", desired.NodeFilter{}, "created_at", []string{"p1", "p2", "p3", "a1", "t1"}},
+		{"by update, newest first", desired.NodeFilter{}, "-updated_at", []string{"t1", "a1", "p3", "p2", "p1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
