@@ -29,7 +29,7 @@ const (
 
 // metaOutputOnly are the fields every object shows but a client never sets:
 // accepted on input and ignored ("revision" is read apart, for CAS).
-var metaOutputOnly = []string{"id", "revision", "created_at", "updated_at"}
+func metaOutputOnly() []string { return []string{"id", "revision", "created_at", "updated_at"} }
 
 // mediaType returns the request's media type when it is one of accepted,
 // else a 415 naming them.
@@ -181,7 +181,7 @@ func decodeObject[T any](doc map[string]any, extraOutputOnly ...string) (T, erro
 		return zero, badRequest("unknown field %q", p).withDetails(map[string]any{"field": p})
 	}
 	in := maps.Clone(doc)
-	for _, k := range metaOutputOnly {
+	for _, k := range metaOutputOnly() {
 		delete(in, k)
 	}
 	for _, k := range extraOutputOnly {

@@ -10,11 +10,6 @@ import (
 	"strings"
 )
 
-var (
-	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
-)
-
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
 // unknownField returns the path ("a.zz", "tags[2]") of the first key of v
@@ -25,7 +20,7 @@ func unknownField(t reflect.Type, v any, path string) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if reflect.PointerTo(t).Implements(jsonUnmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
+	if pt := reflect.PointerTo(t); pt.Implements(reflect.TypeFor[json.Unmarshaler]()) || pt.Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
 		return ""
 	}
 	switch t.Kind() {

@@ -11,7 +11,7 @@ import (
 )
 
 // bundleJSON is a small network as an import file.
-var bundleJSON = `{
+const bundleJSON = `{
   "locations": [{"name": "eu", "kind": "region"}, {"name": "par1", "kind": "site", "parent": "eu"}],
   "snmp_profiles": [{"name": "v2", "version": "2c", "community": "` + secretCommunity + `"}],
   "nodes": [
@@ -22,7 +22,7 @@ var bundleJSON = `{
 }`
 
 // bundleCSV is the same network as one CSV file with a kind column.
-var bundleCSV = `kind,name,location_kind,parent,vendor,role,location,snmp_profile,snmp_version,community,a,z
+const bundleCSV = `kind,name,location_kind,parent,vendor,role,location,snmp_profile,snmp_version,community,a,z
 location,eu,region,,,,,,,,,
 location,par1,site,eu,,,,,,,,
 snmp-profile,v2,,,,,,,2c,` + secretCommunity + `,,

@@ -95,5 +95,7 @@ func queryError(err error) error {
 	return badRequest("query parameter %s: %s", f.Field, f.Reason).withDetails(map[string]any{"param": f.Field})
 }
 
-// listParams are the parameters every list accepts.
-var listParams = []string{"limit", "continue", "sort"}
+// listParams are the parameters every list accepts, and extra.
+func listParams(extra ...string) []string {
+	return append([]string{"limit", "continue", "sort"}, extra...)
+}

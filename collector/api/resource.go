@@ -65,7 +65,7 @@ func (r *resource[T]) respond(c *gin.Context, status int, v T) {
 
 func (r *resource[T]) handleList(c *gin.Context) {
 	q := c.Request.URL.Query()
-	if err := checkQuery(q, append(listParams[:len(listParams):len(listParams)], r.filters...)...); err != nil {
+	if err := checkQuery(q, listParams(r.filters...)...); err != nil {
 		r.api.writeError(c, err)
 		return
 	}
