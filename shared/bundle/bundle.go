@@ -29,7 +29,8 @@
 //
 // DecodeCSV accepts them in any order and any case ('-' or ' ' may stand for
 // '_'); a file without a `kind` column holds objects of one kind, given by
-// the caller. Cells:
+// the caller (who may also give a kind for blank kind cells). Short rows
+// are padded with blank cells. Cells:
 //   - id is a UUID (written in canonical form); the CSV form carries no
 //     revision or timestamps.
 //   - tags are separated by ';'; custom_data is a JSON object.
@@ -40,7 +41,11 @@
 //     trimmed of surrounding spaces and tabs; free text (descriptions, model,
 //     version, serial, user, circuit fields) and secrets are taken verbatim.
 //
-// Blank lines, rows of blank cells and lines starting with '#' are skipped.
+// Blank lines, rows of blank cells and lines starting with '#' are skipped
+// (quote a first cell that must start with '#'). A line break inside a cell
+// needs quotes, as usual; a CR LF inside a cell reads back as LF, so
+// EncodeCSV refuses to write one (only a secret could hold it) rather than
+// change it silently.
 //
 // # Decoding
 //

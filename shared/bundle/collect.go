@@ -149,8 +149,8 @@ func appendGrow[T any](s []T, v T) []T {
 // linkName names a link in errors by its A end, which is how the store
 // matches links on import; links have no name of their own.
 func linkName(l *model.Link) string {
-	if l.A == (model.Endpoint{}) {
-		return ""
+	if l.A.Interface == "" {
+		return l.A.Node
 	}
 	return l.A.String()
 }

@@ -154,14 +154,16 @@ func trimCell(s string) string { return strings.Trim(s, " \t") }
 // addRow decodes one record into an object of its kind and hands it over.
 func (c *collector) addRow(h *header, rec []string, pos Position, defaultKind model.ObjectKind) {
 	r := rowReader{}
-	stray := false
+	stray := 0 // the first cell with a value but no column name, from 1
 	for i, v := range rec {
 		col := noColumn
 		if i < len(h.cols) {
 			col = h.cols[i]
 		}
 		if col == noColumn {
-			stray = stray || !isBlank(v)
+			if stray == 0 && !isBlank(v) {
+				stray = i + 1
+			}
 			continue
 		}
 		r.cells[col] = v
@@ -170,8 +172,8 @@ func (c *collector) addRow(h *header, rec []string, pos Position, defaultKind mo
 	if !ok {
 		return
 	}
-	if stray {
-		r.probs.add("", "a cell holds a value but its column has no name in the header")
+	if stray > 0 {
+		r.probs.add("", fmt.Sprintf("cell %d holds a value but its column has no name in the header", stray))
 	}
 	for _, col := range h.present {
 		if !col.appliesTo(kind) && !isBlank(r.cells[col]) {

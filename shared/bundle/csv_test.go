@@ -259,7 +259,7 @@ func TestDecodeCSVRowErrors(t *testing.T) {
 		want: []wantErr{
 			{line: 2, name: "r1", field: "kind", reason: `unknown kind "router" (accepted: location, snmp-profile, node, link)`},
 			{line: 3, name: "eu", field: "kind", reason: "is required"},
-			{line: 4, kind: "location", name: "eu", reason: "its column has no name in the header"},
+			{line: 4, kind: "location", name: "eu", reason: "cell 4 holds a value but its column has no name in the header"},
 		},
 	}, {
 		name: "ids must be UUIDs",

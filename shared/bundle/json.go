@@ -34,7 +34,7 @@ func DecodeJSON(r io.Reader) (*Bundle, []RowError, error) {
 		return nil, nil, err
 	}
 	if data = bytes.TrimSpace(data); data[0] != '{' {
-		return nil, nil, fmt.Errorf(`line 1: expected a JSON object {"locations": [...], "nodes": [...], ...}, not a JSON %s`, rawKind(data))
+		return nil, nil, fmt.Errorf(`expected a JSON object {"locations": [...], "nodes": [...], ...}, not a JSON %s`, rawKind(data))
 	}
 	d := jsonDecoder{collector: newCollector(false), fields: map[reflect.Type][]jsonField{}}
 	d.bundle(data)

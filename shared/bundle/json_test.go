@@ -74,7 +74,7 @@ func TestDecodeJSONRowErrors(t *testing.T) {
 			{reason: `unknown field "nodez" (expected locations, snmp_profiles, nodes or links)`},
 			{path: "nodes[0]", kind: "node", name: "r1", reason: `unknown field "vendr"`},
 			// (a.interface is then missing, which is no news)
-			{path: "links[0]", kind: "link", name: "r1:", field: "a", reason: `unknown field "iface"`},
+			{path: "links[0]", kind: "link", name: "r1", field: "a", reason: `unknown field "iface"`},
 		},
 	}, {
 		name: "every bad field of an object, with the accepted values",
@@ -155,7 +155,7 @@ func TestDecodeJSONUnreadable(t *testing.T) {
 		{"syntax error, with its line", "{\n  \"nodes\": [\n    {\"name\": \"r1\",}\n  ]\n}", "line 3, column 19: invalid character '}'"},
 		{"truncated", `{"nodes": [`, "unexpected end of JSON input"},
 		{"two values", `{} {}`, "invalid character '{' after top-level value"},
-		{"an array", `[{"name": "r1"}]`, "line 1: expected a JSON object"},
+		{"an array", `[{"name": "r1"}]`, "expected a JSON object {\"locations\": [...], \"nodes\": [...], ...}, not a JSON array"},
 		{"a string", `"nodes"`, "not a JSON string"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
