@@ -53,10 +53,12 @@
 // cells or fields that do not parse, the model's own validation (after
 // Normalize), duplicate names of one kind, two links on one interface, and
 // duplicate ids. The error result is kept for a file that cannot be read at
-// all. Decoded objects are normalized (model Normalize: defaults filled,
-// canonical spellings), empty tags and custom data are nil, and numbers in
-// custom data are json.Number so that large integers stay exact. References
-// between objects (a node's location, a link's nodes) are not resolved here:
+// all. The bundle holds the objects without problems, each with its
+// position in Sources; a caller imports nothing unless there are no row
+// errors. Decoded objects are normalized (model Normalize: defaults filled,
+// canonical spellings, a node's fqdn derived, a profile's secrets_set
+// dropped), empty tags and custom data are nil, and numbers in custom data
+// are json.Number so that large integers stay exact. References between objects (a node's location, a link's nodes) are not resolved here:
 // the store does it against the file and what it holds.
 //
 // SNMP secrets missing from a profile are not an error: an export leaves them
