@@ -180,15 +180,22 @@ func (c *collector) addRow(h *header, rec []string, pos Position, defaultKind mo
 			r.probs.add(col.String(), "does not apply to a "+string(kind)+" (leave it blank)")
 		}
 	}
+	// Build the object first, then pass r.probs: building it records the
+	// cells that do not parse, and Go does not order the evaluation of
+	// r.probs against a call in the same argument list.
 	switch kind {
 	case model.ObjectLocation:
-		c.addLocation(r.location(), pos, r.probs)
+		l := r.location()
+		c.addLocation(l, pos, r.probs)
 	case model.ObjectSNMPProfile:
-		c.addSNMPProfile(r.snmpProfile(), pos, r.probs)
+		p := r.snmpProfile()
+		c.addSNMPProfile(p, pos, r.probs)
 	case model.ObjectNode:
-		c.addNode(r.node(), pos, r.probs)
+		n := r.node()
+		c.addNode(n, pos, r.probs)
 	case model.ObjectLink:
-		c.addLink(r.link(), pos, r.probs)
+		l := r.link()
+		c.addLink(l, pos, r.probs)
 	}
 }
 
