@@ -3,6 +3,7 @@ package snmpsim
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -482,7 +483,13 @@ func exchange(t *testing.T, s *Simulator, i int, pkt []byte) []byte {
 // tryExchange is exchange that may time out.
 func tryExchange(t *testing.T, s *Simulator, i int, pkt []byte, timeout time.Duration) ([]byte, bool) {
 	t.Helper()
-	c, err := net.Dial("udp4", fmt.Sprintf("%s:%d", s.DeviceAt(i).Info().Addr, s.Port()))
+	return tryExchangeAddr(t, netip.AddrPortFrom(s.DeviceAt(i).Info().Addr, uint16(s.Port())), pkt, timeout)
+}
+
+// tryExchangeAddr sends one datagram to addr and waits for an answer.
+func tryExchangeAddr(t *testing.T, addr netip.AddrPort, pkt []byte, timeout time.Duration) ([]byte, bool) {
+	t.Helper()
+	c, err := net.Dial("udp4", addr.String())
 	if err != nil {
 		t.Fatal(err)
 	}
