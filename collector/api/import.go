@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -145,8 +146,10 @@ func normalizeReport(r desired.ImportReport) desired.ImportReport {
 func acceptsNDJSON(c *gin.Context) bool {
 	for _, v := range c.Request.Header.Values("Accept") {
 		for _, part := range strings.Split(v, ",") {
-			if mt, _, err := mime.ParseMediaType(part); err == nil && mt == mimeNDJSON {
-				return true
+			mt, params, err := mime.ParseMediaType(part)
+			if err == nil && mt == mimeNDJSON {
+				q, err := strconv.ParseFloat(params["q"], 64)
+				return err != nil || q > 0 // no q, or a q above 0
 			}
 		}
 	}

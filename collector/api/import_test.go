@@ -257,6 +257,11 @@ func TestImportStream(t *testing.T) {
 		t.Errorf("last line of a refused import: %s", res.body)
 	}
 	e.must(http.StatusBadRequest, req{method: "POST", path: "/api/v1/import", body: `{"nodes": `, headers: map[string]string{"Accept": "application/x-ndjson"}})
+	// q=0 refuses the stream.
+	res = e.must(http.StatusOK, req{method: "POST", path: "/api/v1/import?dry_run=true", body: bundleJSON, headers: map[string]string{"Accept": "application/x-ndjson;q=0, application/json"}})
+	if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Accept with ndjson;q=0: Content-Type %q", ct)
+	}
 	// A dry run streams its report alone.
 	res = e.must(http.StatusOK, req{method: "POST", path: "/api/v1/import?dry_run=true", body: bundleJSON, headers: map[string]string{"Accept": "application/json, application/x-ndjson"}})
 	if lines = ndjsonLines(t, res.body); len(lines) != 1 || lines[0]["report"] == nil {
