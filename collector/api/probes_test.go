@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/unet-project/unet/collector/desired"
 	"github.com/unet-project/unet/internal/testsupport"
 )
@@ -208,5 +210,25 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 		if _, ok := group[m[2]]; !ok {
 			t.Errorf("dangling $ref %s/%s", m[1], m[2])
 		}
+	}
+}
+
+// TestGroupAndPanics: routes added through Group share the middleware; a
+// panicking handler is a logged, generic 500 and the server lives on.
+func TestGroupAndPanics(t *testing.T) {
+	e := newEnv(t)
+	a, _ := e.newAPI()
+	a.Group().GET("/boom", func(*gin.Context) { panic("kaboom") })
+	a.Group().GET("/ok", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
+	srv := newServer(t, a)
+	res := e.doTo(srv, req{method: "GET", path: "/api/v1/boom", headers: map[string]string{"X-Request-Id": "req-boom"}})
+	if res.status != http.StatusInternalServerError || res.errorCode(t) != "internal" || strings.Contains(string(res.body), "kaboom") {
+		t.Errorf("panic: %d %s", res.status, res.body)
+	}
+	if !strings.Contains(e.logs.String(), "kaboom") {
+		t.Errorf("the panic is not logged")
+	}
+	if res := e.doTo(srv, req{method: "GET", path: "/api/v1/ok"}); res.status != http.StatusOK || res.header.Get("X-Request-Id") == "" {
+		t.Errorf("group route: %d %v", res.status, res.header)
 	}
 }
