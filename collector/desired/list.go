@@ -206,10 +206,14 @@ type batchDecoder[T any] struct {
 	stopAt   int // sequential: stop (errStop) once this many items match
 
 	items   []item[T] // sequential
-	batches [][]item[T]
-	errs    []error
+	batches []*batchResult[T]
 	wg      sync.WaitGroup
 	sem     chan struct{}
+}
+
+type batchResult[T any] struct {
+	items []item[T]
+	err   error
 }
 
 func (d *batchDecoder[T]) decode(kvs []*mvccpb.KeyValue, out []item[T], stopAt int) ([]item[T], error) {
@@ -240,14 +244,13 @@ func (d *batchDecoder[T]) add(kvs []*mvccpb.KeyValue) error {
 	if d.sem == nil {
 		d.sem = make(chan struct{}, runtime.GOMAXPROCS(0))
 	}
-	i := len(d.batches)
-	d.batches = append(d.batches, nil)
-	d.errs = append(d.errs, nil)
+	res := &batchResult[T]{}
+	d.batches = append(d.batches, res)
 	d.sem <- struct{}{}
 	d.wg.Add(1)
 	go func() {
 		defer func() { <-d.sem; d.wg.Done() }()
-		d.batches[i], d.errs[i] = d.decode(kvs, nil, 0)
+		res.items, res.err = d.decode(kvs, nil, 0)
 	}()
 	return nil
 }
@@ -259,15 +262,15 @@ func (d *batchDecoder[T]) wait() ([]item[T], error) {
 	}
 	d.wg.Wait()
 	n := 0
-	for i, b := range d.batches {
-		if d.errs[i] != nil {
-			return nil, d.errs[i]
+	for _, b := range d.batches {
+		if b.err != nil {
+			return nil, b.err
 		}
-		n += len(b)
+		n += len(b.items)
 	}
 	items := make([]item[T], 0, n)
 	for _, b := range d.batches {
-		items = append(items, b...)
+		items = append(items, b.items...)
 	}
 	return items, nil
 }

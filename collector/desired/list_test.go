@@ -322,3 +322,37 @@ func cmpString(a, b string) int {
 	}
 	return 0
 }
+
+// TestListLarge lists more nodes than one range read returns, so that the
+// reads are chunked and decoded in parallel.
+func TestListLarge(t *testing.T) {
+	s, _ := newStore(t, func(c *desired.Config) { c.MaxTxnOps = 8192; c.MaxTxnBytes = 4 << 20 })
+	ctx := testCtx(t)
+	b := genBundle(2600, 0)
+	must(s.Import(ctx, b, nil))(t)
+
+	all := must(s.ListNodes(ctx, desired.NodeFilter{}, desired.ListOptions{}))(t)
+	if len(all.Items) != 2600 || !slices.IsSortedFunc(all.Items, func(a, b model.Node) int { return cmpString(a.Name, b.Name) }) {
+		t.Fatalf("%d nodes, sorted %v", len(all.Items), slices.IsSortedFunc(all.Items, func(a, b model.Node) int { return cmpString(a.Name, b.Name) }))
+	}
+	sub := must(s.ListNodes(ctx, desired.NodeFilter{Location: "reg1"}, desired.ListOptions{Sort: "-name"}))(t)
+	if len(sub.Items) != 1300 || sub.Items[0].Name != "n02599" {
+		t.Fatalf("%d nodes in reg1, first %s", len(sub.Items), sub.Items[0].Name)
+	}
+	for _, sort := range []string{"name", "vendor"} {
+		var got []string
+		opts := desired.ListOptions{Limit: 700, Sort: sort}
+		for {
+			res := must(s.ListNodes(ctx, desired.NodeFilter{Location: "reg1"}, opts))(t)
+			got = append(got, nodeNames(res.Items)...)
+			if res.Continue == "" {
+				break
+			}
+			opts.Continue = res.Continue
+		}
+		slices.Sort(got)
+		if len(got) != 1300 || len(slices.Compact(got)) != 1300 {
+			t.Fatalf("sort %s: paged %d distinct nodes, want 1300", sort, len(slices.Compact(got)))
+		}
+	}
+}
