@@ -43,10 +43,45 @@ type Progress func(done, total int)
 // object in the file is kept when no stored object has it.
 func (s *Store) Import(ctx context.Context, b *bundle.Bundle, progress Progress) (ImportReport, error) {
 	start := time.Now()
-	rep := ImportReport{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}
+	rep, im, units, err := s.checkImport(ctx, b)
+	if err != nil || len(rep.Errors) > 0 {
+		if len(rep.Errors) > 0 {
+			s.log.Info("import refused", "objects", b.Len(), "bad_rows", len(rep.Errors))
+		}
+		return rep, err
+	}
+	rev, err := im.write(ctx, units, progress)
+	if err != nil {
+		return emptyReport(), err
+	}
+	if rev != 0 {
+		rep.Revision = rev
+	}
+	s.log.Info("import done", "objects", b.Len(), "created", rep.Created, "updated", rep.Updated,
+		"revision", rep.Revision, "duration", time.Since(start).Round(time.Millisecond))
+	return rep, nil
+}
+
+// CheckImport is a dry run of Import: the same checks against the store
+// at one revision, and the counts of what Import would create and update
+// (and find unchanged) at that revision; nothing is written.
+func (s *Store) CheckImport(ctx context.Context, b *bundle.Bundle) (ImportReport, error) {
+	rep, _, _, err := s.checkImport(ctx, b)
+	return rep, err
+}
+
+func emptyReport() ImportReport {
+	return ImportReport{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}
+}
+
+// checkImport reads the store, checks the file against it and plans the
+// writes; the report counts them (or lists every bad row).
+func (s *Store) checkImport(ctx context.Context, b *bundle.Bundle) (ImportReport, *importer, []*unit, error) {
+	start := time.Now()
+	rep := emptyReport()
 	st, err := s.loadState(ctx)
 	if err != nil {
-		return rep, err
+		return rep, nil, nil, err
 	}
 	s.log.Debug("import: store read", "revision", st.rev, "duration", time.Since(start).Round(time.Millisecond))
 	im := &importer{s: s, b: b, st: st, now: time.Now().UTC()}
@@ -54,21 +89,13 @@ func (s *Store) Import(ctx context.Context, b *bundle.Bundle, progress Progress)
 	s.log.Debug("import: file checked", "bad_rows", len(im.errs), "duration", time.Since(start).Round(time.Millisecond))
 	if len(im.errs) > 0 {
 		rep.Errors = im.errs
-		s.log.Info("import refused", "objects", b.Len(), "bad_rows", len(im.errs))
-		return rep, nil
+		return rep, nil, nil, nil
 	}
 	units, err := im.plan(&rep)
 	if err != nil {
-		return rep, err
+		return rep, nil, nil, err
 	}
 	s.log.Debug("import: planned", "writes", len(units), "duration", time.Since(start).Round(time.Millisecond))
-	rev, err := im.write(ctx, units, progress)
-	if err != nil {
-		return ImportReport{Created: map[string]int{}, Updated: map[string]int{}, Unchanged: map[string]int{}}, err
-	}
-	if rev == 0 {
-		rev = st.rev
-	}
 	for _, u := range units {
 		if u.created {
 			rep.Created[string(u.kind)]++
@@ -76,10 +103,8 @@ func (s *Store) Import(ctx context.Context, b *bundle.Bundle, progress Progress)
 			rep.Updated[string(u.kind)]++
 		}
 	}
-	rep.Revision = rev
-	s.log.Info("import done", "objects", b.Len(), "created", rep.Created, "updated", rep.Updated,
-		"revision", rev, "duration", time.Since(start).Round(time.Millisecond))
-	return rep, nil
+	rep.Revision = st.rev
+	return rep, im, units, nil
 }
 
 // Export returns everything at one revision, secrets removed, each kind

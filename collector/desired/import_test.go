@@ -67,7 +67,11 @@ func TestImportAllOrNothing(t *testing.T) {
 			Links:        []bundle.Position{{Line: 13}, {Line: 14}, {Line: 15}, {Line: 16}},
 		},
 	}
+	dry := must(s.CheckImport(ctx, b))(t)
 	rep := must(s.Import(ctx, b, nil))(t)
+	if !slices.Equal(dry.Errors, rep.Errors) {
+		t.Fatalf("dry run errors differ:\n%+v\n%+v", dry.Errors, rep.Errors)
+	}
 
 	type row struct {
 		line  int
@@ -137,6 +141,7 @@ func TestImportUpsert(t *testing.T) {
 		Nodes:        []model.Node{kept, changed, node("fresh", "lyo1")},
 		Links:        []model.Link{moved, link("fresh", "e1", "change", "e1")}, // change:e1 freed by the move
 	}
+	dry := must(s.CheckImport(ctx, b))(t)
 	var progress [][2]int
 	rep := must(s.Import(ctx, b, func(done, total int) { progress = append(progress, [2]int{done, total}) }))(t)
 	if len(rep.Errors) > 0 {
@@ -146,6 +151,9 @@ func TestImportUpsert(t *testing.T) {
 	wantUpdated := map[string]int{"snmp-profile": 1, "node": 1, "link": 1}
 	if !maps.Equal(rep.Created, wantCreated) || !maps.Equal(rep.Updated, wantUpdated) || rep.Unchanged["node"] != 1 {
 		t.Fatalf("report %+v", rep)
+	}
+	if !maps.Equal(dry.Created, rep.Created) || !maps.Equal(dry.Updated, rep.Updated) || !maps.Equal(dry.Unchanged, rep.Unchanged) || dry.Revision >= rep.Revision {
+		t.Fatalf("dry run %+v, import %+v", dry, rep)
 	}
 	if len(progress) < 2 || progress[len(progress)-1] != [2]int{7, 7} {
 		t.Fatalf("progress %v", progress)

@@ -140,7 +140,7 @@ func New(cli *clientv3.Client, cfg Config, log *slog.Logger) *Store {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{cli: cli, cfg: cfg, log: log.With("component", "desired")}
+	return &Store{cli: cli, cfg: cfg, log: log}
 }
 
 // Ping checks that etcd answers (for /readyz): a linearizable read of one
