@@ -39,11 +39,20 @@ func (r *Recording) Len() int { return len(r.layout.entries) }
 // recording is the value of one recorded instance.
 type recording struct {
 	tlv []byte // the value, encoded
-	// The "numeric" variation module: the value grows from initial at
-	// rate per second of uptime (counters, gauges, time ticks).
-	numeric       bool
-	tag           byte
-	initial, rate float64
+	num *numeric
+}
+
+// numeric is snmpsim's "numeric" variation module, without its random
+// deviation (values stay reproducible): the value is
+// initial + scale·f(rate·t) + offset, clamped to [min, max] (or wrapped
+// when wrap is set), t being the seconds since the simulator started or
+// the device rebooted, whichever is later. Parameters missing take
+// snmpsim's defaults (rate 1, scale 1, min 0, max 2^32-1 or 2^64-1).
+type numeric struct {
+	tag                                  byte
+	initial, rate, scale, offset, lo, hi float64
+	wrap                                 bool
+	fn                                   func(float64) float64
 }
 
 // maxRecordedValue bounds one value, to keep every varbind below the
@@ -90,7 +99,7 @@ func ParseRecording(name string, in io.Reader) (*Recording, error) {
 	seen := map[string]int{}
 	var es []entry
 	for line := 1; sc.Scan(); line++ {
-		text := strings.TrimRight(sc.Text(), "\r")
+		text := strings.TrimSpace(sc.Text()) // as snmpsim does
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
@@ -116,13 +125,13 @@ func ParseRecording(name string, in io.Reader) (*Recording, error) {
 			e.obj = objSysUpTime
 		}
 		key := string(appendOIDContent(nil, oid))
+		rec.note(oid, val)
 		if i, dup := seen[key]; dup {
 			es[i] = e // the last line wins, as in snmpsim
 			continue
 		}
 		seen[key] = len(es)
 		es = append(es, e)
-		rec.note(oid, val)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -131,6 +140,11 @@ func ParseRecording(name string, in io.Reader) (*Recording, error) {
 		return nil, fmt.Errorf("recording %q holds no instance", name)
 	}
 	rec.layout = newLayout(es)
+	for i := range es {
+		if oid := es[i].oid; len(oid) == len(recIfIndex)+1 && commonPrefix(oid, recIfIndex) == len(recIfIndex) {
+			rec.interfaces++
+		}
+	}
 	return rec, nil
 }
 
@@ -155,8 +169,6 @@ func (rec *Recording) note(oid []uint32, v *recording) {
 		if o, err := decodeOID(content, nil); err == nil {
 			rec.vendor = vendorFromSysObjectID(o)
 		}
-	case len(oid) == len(recIfIndex)+1 && commonPrefix(oid, recIfIndex) == len(recIfIndex):
-		rec.interfaces++
 	case rec.model == "" && len(oid) > len(recEntModel) && commonPrefix(oid, recEntModel) == len(recEntModel) && len(content) > 0:
 		rec.model = string(content)
 	}
@@ -166,43 +178,46 @@ func (rec *Recording) note(oid []uint32, v *recording) {
 func parseRecordedValue(tagText, value string) (*recording, bool, error) {
 	tagText, module, _ := strings.Cut(tagText, ":")
 	hexValue := strings.HasSuffix(tagText, "x")
-	tagText = strings.TrimSuffix(tagText, "x")
+	escaped := strings.HasSuffix(tagText, "e")
+	tagText = strings.TrimRight(tagText, "xe")
 	n, err := strconv.ParseUint(tagText, 10, 8)
 	if err != nil {
 		return nil, false, fmt.Errorf("tag %q is not a BER type number", tagText)
 	}
 	tag := byte(n)
-	rec := &recording{tag: tag}
+	rec := &recording{}
 	if module != "" {
 		params := map[string]string{}
 		for _, kv := range strings.Split(value, ",") {
 			k, v, _ := strings.Cut(kv, "=")
 			params[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		}
-		switch {
-		case module == "numeric" && isNumericTag(tag):
-			rec.numeric = true
-			if rec.initial, err = parseFloatParam(params, "initial"); err == nil {
-				rec.rate, err = parseFloatParam(params, "rate")
-			}
+		if module == "numeric" && isNumericTag(tag) {
+			num, err := parseNumeric(tag, params)
 			if err != nil {
-				return nil, false, err
-			}
-			return rec, false, nil
-		default:
-			v, ok := params["value"]
-			if !ok {
+				// snmpsim fails such an instance at run time; skip it.
 				return nil, true, nil
 			}
-			value = v
+			rec.num = num
+			return rec, false, nil
 		}
+		v, ok := params["value"]
+		if !ok {
+			return nil, true, nil
+		}
+		value = v
 	}
-	if hexValue {
+	switch {
+	case hexValue:
 		raw, err := hex.DecodeString(value)
 		if err != nil {
 			return nil, false, fmt.Errorf("value is not hexadecimal: %w", err)
 		}
 		value = string(raw)
+	case escaped:
+		if value, err = unescape(value); err != nil {
+			return nil, false, err
+		}
 	}
 	if len(value) > maxRecordedValue {
 		return nil, false, fmt.Errorf("value of %d bytes is longer than the %d supported", len(value), maxRecordedValue)
@@ -234,6 +249,11 @@ func parseRecordedValue(tagText, value string) (*recording, bool, error) {
 		}
 		a, err := netip.ParseAddr(value)
 		if err != nil || !a.Is4() {
+			if len(value) == 4 && !strings.Contains(value, ".") {
+				// Four raw octets, as some recorders write them.
+				rec.tlv = appendString(nil, tag, value)
+				break
+			}
 			return nil, false, fmt.Errorf("%q is not an IPv4 address", value)
 		}
 		b := a.As4()
@@ -256,6 +276,54 @@ func parseRecordedValue(tagText, value string) (*recording, bool, error) {
 	return rec, false, nil
 }
 
+// unescape decodes the "e" form of a value: Python string escapes
+// (\\ \' \" \a \b \f \n \r \t \v \xHH), as snmpsim writes them.
+func unescape(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		if i == len(s) {
+			return "", fmt.Errorf("escaped value %q ends with a backslash", s)
+		}
+		switch s[i] {
+		case '\\', '\'', '"':
+			b.WriteByte(s[i])
+		case 'a':
+			b.WriteByte(7)
+		case 'b':
+			b.WriteByte(8)
+		case 'f':
+			b.WriteByte(12)
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'v':
+			b.WriteByte(11)
+		case 'x':
+			if i+2 >= len(s) {
+				return "", fmt.Errorf("escaped value %q: \\x needs two hex digits", s)
+			}
+			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			if err != nil {
+				return "", fmt.Errorf("escaped value %q: \\x needs two hex digits", s)
+			}
+			b.WriteByte(byte(v))
+			i += 2
+		default:
+			return "", fmt.Errorf("escaped value %q: unknown escape \\%c", s, s[i])
+		}
+	}
+	return b.String(), nil
+}
+
 func isNumericTag(tag byte) bool {
 	switch tag {
 	case tagInteger, tagCounter32, tagGauge32, tagTimeTicks, tagCounter64:
@@ -264,32 +332,78 @@ func isNumericTag(tag byte) bool {
 	return false
 }
 
-func parseFloatParam(params map[string]string, name string) (float64, error) {
-	s, ok := params[name]
-	if !ok || s == "" {
-		return 0, nil
+// numericFunctions are the functions of time the numeric module may apply.
+var numericFunctions = map[string]func(float64) float64{
+	"sin": math.Sin, "cos": math.Cos, "tan": math.Tan, "log": math.Log, "exp": math.Exp,
+	"sqrt": math.Sqrt, "fabs": math.Abs, "floor": math.Floor, "ceil": math.Ceil,
+}
+
+// parseNumeric reads the parameters of the numeric variation module.
+func parseNumeric(tag byte, params map[string]string) (*numeric, error) {
+	n := &numeric{tag: tag, rate: 1, scale: 1, hi: math.MaxUint32, fn: func(x float64) float64 { return x }}
+	if tag == tagCounter64 {
+		n.hi = math.MaxUint64
 	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("numeric %s=%q is not a number", name, s)
+	for k, v := range params {
+		if k == "function" {
+			name, _, _ := strings.Cut(v, "%")
+			f, ok := numericFunctions[name]
+			if !ok {
+				return nil, fmt.Errorf("numeric function %q is not supported", v)
+			}
+			n.fn = f
+			continue
+		}
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("numeric %s=%q is not a number", k, v)
+		}
+		switch k {
+		case "initial":
+			n.initial = x
+		case "rate":
+			n.rate = x
+		case "scale":
+			n.scale = x
+		case "offset":
+			n.offset = x
+		case "min":
+			n.lo = x
+		case "max":
+			n.hi = x
+		case "wrap":
+			n.wrap = x != 0
+		}
 	}
-	return v, nil
+	if _, ok := params["initial"]; !ok {
+		n.initial = n.lo
+	}
+	return n, nil
 }
 
 // appendValue appends the recorded value, computing numeric ones.
 func (r *recording) appendValue(dst []byte, v *view) []byte {
-	if !r.numeric {
+	n := r.num
+	if n == nil {
 		return append(dst, r.tlv...)
 	}
-	x := r.initial + r.rate*float64(v.nowMs-v.bootMs)/1000
-	switch r.tag {
-	case tagInteger:
-		return appendInt(dst, r.tag, int64(min(max(x, math.MinInt32), math.MaxInt32)))
-	case tagCounter64:
-		return appendUint(dst, r.tag, uint64(min(max(x, 0), 1.8e19)))
-	case tagGauge32:
-		return appendUint(dst, r.tag, uint64(min(max(x, 0), math.MaxUint32)))
+	t := float64(v.nowMs-max(v.bootMs, v.s.startMs)) / 1000
+	x := n.initial + n.scale*n.fn(n.rate*t) + n.offset
+	switch {
+	case math.IsNaN(x):
+		x = n.lo
+	case x < n.lo:
+		x = n.lo
+	case x > n.hi && n.wrap && n.hi > n.lo:
+		x = n.lo + math.Mod(x-n.lo, n.hi-n.lo+1)
+	case x > n.hi:
+		x = n.hi
 	}
-	// Counter32 and TimeTicks wrap.
-	return appendUint(dst, r.tag, uint64(uint32(uint64(min(max(x, 0), 1.8e19)))))
+	switch n.tag {
+	case tagInteger:
+		return appendInt(dst, n.tag, int64(min(max(x, math.MinInt32), math.MaxInt32)))
+	case tagCounter64:
+		return appendUint(dst, n.tag, uint64(min(max(x, 0), 1.8e19)))
+	}
+	return appendUint(dst, n.tag, uint64(min(max(x, 0), math.MaxUint32)))
 }
