@@ -172,8 +172,12 @@ type ListOptions struct {
 	Limit int
 	// Continue is the token of the previous page's ListResult.
 	Continue string
-	// Sort is a field name, "-" in front for descending: name (default),
-	// created_at, updated_at, and per kind vendor, role, lifecycle, location, kind.
+	// Sort is a field name, "-" in front for descending: name (default;
+	// links: their id, also "id"), created_at, updated_at, and per kind:
+	// locations kind (hierarchy level), parent; nodes vendor, role,
+	// lifecycle (stage order), location, snmp_profile; SNMP profiles
+	// version; links a (the A end). Ties go by name. Name order pages by
+	// key; the others sort the whole (filtered) list and page by offset.
 	Sort string
 }
 
