@@ -2,9 +2,9 @@ package snmpsim
 
 // The command responder: Get, GetNext and GetBulk over a device's layout
 // (RFC 3416 §4.2). Responses are encoded straight into the worker's buffer;
-// limit is the most bytes the whole message may take, and since beginTLV
-// reserves the largest header, len(dst)-msgStart never underestimates the
-// final size.
+// limit is the most bytes the whole message may take, and once a varbind is
+// closed len(dst)-msgStart is the exact size of the message so far (the
+// enclosing sequences have fixed-size headers, see beginSeq).
 
 // maxBulkRepetitions bounds max-repetitions; the size limit usually stops a
 // GetBulk long before.
@@ -15,13 +15,13 @@ const maxBulkRepetitions = 1 << 16
 // dropped, RFC 3416 §4.2.1).
 func (w *worker) appendResponsePDU(dst []byte, v *view, r *request, msgStart, limit int) ([]byte, bool) {
 	pduStart := len(dst)
-	dst, pm := beginTLV(dst)
+	dst, pm := beginSeq(dst)
 	dst = appendInt(dst, tagInteger, r.requestID)
 	switch PDUType(r.pduType) {
 	case PDUGet, PDUGetNext:
 		dst = append(dst, tagInteger, 1, errNoError, tagInteger, 1, 0)
 		var vm int
-		dst, vm = beginTLV(dst)
+		dst, vm = beginSeq(dst)
 		next := PDUType(r.pduType) == PDUGetNext
 		for i := range r.vbs {
 			dst = appendGetVarbind(dst, v, r.oid(i), next)
@@ -29,19 +29,19 @@ func (w *worker) appendResponsePDU(dst []byte, v *view, r *request, msgStart, li
 				return appendErrorPDU(dst[:pduStart], r, errTooBig, 0, nil, msgStart, limit)
 			}
 		}
-		dst = endTLV(dst, vm, tagSequence)
+		dst = endSeq(dst, vm, tagSequence)
 	case PDUGetBulk:
 		dst = append(dst, tagInteger, 1, errNoError, tagInteger, 1, 0)
 		var vm int
-		dst, vm = beginTLV(dst)
+		dst, vm = beginSeq(dst)
 		dst = w.appendBulk(dst, v, r, msgStart, limit)
-		dst = endTLV(dst, vm, tagSequence)
+		dst = endSeq(dst, vm, tagSequence)
 	default:
 		// A read-only agent refuses Set with noAccess on the first
 		// varbind, echoing the request's varbinds.
 		return appendErrorPDU(dst[:pduStart], r, errNoAccess, 1, r.rawVarbinds, msgStart, limit)
 	}
-	return endTLV(dst, pm, byte(PDUResponse)), true
+	return endSeq(dst, pm, byte(PDUResponse)), true
 }
 
 // appendErrorPDU appends a Response PDU with an error status and the given
@@ -49,12 +49,12 @@ func (w *worker) appendResponsePDU(dst []byte, v *view, r *request, msgStart, li
 func appendErrorPDU(dst []byte, r *request, status, index int64, varbinds []byte, msgStart, limit int) ([]byte, bool) {
 	start := len(dst)
 	for {
-		out, pm := beginTLV(dst[:start])
+		out, pm := beginSeq(dst[:start])
 		out = appendInt(out, tagInteger, r.requestID)
 		out = appendInt(out, tagInteger, status)
 		out = appendInt(out, tagInteger, index)
 		out = appendBytes(out, tagSequence, varbinds)
-		out = endTLV(out, pm, byte(PDUResponse))
+		out = endSeq(out, pm, byte(PDUResponse))
 		switch {
 		case len(out)-msgStart <= limit:
 			return out, true

@@ -87,7 +87,8 @@ func TestCountersNeverGoBack(t *testing.T) {
 			v.reset(s, d, at)
 			for slot := 0; slot < 48; slot++ {
 				info := v.interfaceInfo(slot)
-				c := v.counters(&info)
+				atBoot := v.bootTerms(&info)
+				c := v.counters(&info, &atBoot)
 				p := prev[slot]
 				if c.inOctets < p.inOctets || c.outOctets < p.outOctets || c.inUcast < p.inUcast || c.outErrors < p.outErrors {
 					t.Fatalf("device %d slot %d went back at step %d: %+v after %+v", dev, slot, step, c, p)

@@ -1,6 +1,9 @@
 package snmpsim
 
-import "errors"
+import (
+	"errors"
+	"math/bits"
+)
 
 // A small BER codec for SNMP messages. gosnmp's codec parses string OIDs and
 // allocates per varbind; this one decodes into reusable buffers and encodes
@@ -158,14 +161,12 @@ func appendInt(dst []byte, tag byte, v int64) []byte {
 // Counter64): minimal, with a leading zero octet when the top bit is set so
 // that it does not read as negative.
 func appendUint(dst []byte, tag byte, v uint64) []byte {
-	n := 1
-	for n < 8 && v>>(8*n) != 0 {
-		n++
-	}
-	if v>>(8*n-1)&1 == 1 {
-		dst = append(dst, tag, byte(n+1), 0)
-	} else {
-		dst = append(dst, tag, byte(n))
+	// Octets for the value plus a sign bit: 0x7f takes one, 0x80 two.
+	n := bits.Len64(v)/8 + 1
+	dst = append(dst, tag, byte(n))
+	if n == 9 {
+		dst = append(dst, 0)
+		n = 8
 	}
 	for i := n - 1; i >= 0; i-- {
 		dst = append(dst, byte(v>>(8*i)))
@@ -183,40 +184,59 @@ func appendString(dst []byte, tag byte, s string) []byte {
 	return append(appendHeader(dst, tag, len(s)), s...)
 }
 
-// Constructed values whose length is unknown until their content is written
-// are framed with beginTLV/endTLV: beginTLV reserves the largest header the
-// encoder uses (tag + 0x82 + two length octets: content up to 64 KiB, which
-// covers any UDP datagram), endTLV writes the real header and slides the
-// content back over the unused octets. The reserved size also makes
-// len(dst) an upper bound of the final size, which is what the tooBig
-// checks need.
-const tlvReserve = 4
+// Values whose length is unknown until their content is written are framed
+// in one of two ways, neither of which copies the content in the common
+// case:
+//
+//   - beginTLV/endTLV reserve a short-form header (two octets) and widen
+//     it in place on the rare content of 128 octets or more: for varbinds
+//     and strings.
+//   - beginSeq/endSeq reserve a four-octet header and always fill it in
+//     the long form 0x82 LL LL, as Net-SNMP does for its sequences (X.690
+//     §8.1.3 lets the sender choose): for the message, the PDU and the
+//     varbind list, whose content can reach 64 KiB and would otherwise
+//     have to slide.
+//
+// Either way len(dst) is the exact size once a value is closed, which is
+// what the tooBig checks need.
 
 func beginTLV(dst []byte) ([]byte, int) {
-	return append(dst, 0, 0, 0, 0), len(dst)
+	return append(dst, 0, 0), len(dst)
 }
 
 func endTLV(dst []byte, mark int, tag byte) []byte {
-	n := len(dst) - mark - tlvReserve
-	h := 1 + lengthSize(n)
-	if h > tlvReserve {
-		// Only reachable with more than 64 KiB of content, which the
-		// response size cap (MaxResponseSize <= 65000) and the recording
-		// loader (values up to 60000 octets) rule out: a programming error.
-		panic("snmpsim: BER value larger than 64 KiB")
-	}
+	n := len(dst) - mark - 2
 	dst[mark] = tag
-	switch h {
-	case 2:
+	if n < 0x80 {
 		dst[mark+1] = byte(n)
-	case 3:
+		return dst
+	}
+	extra := lengthSize(n) - 1
+	dst = append(dst, make([]byte, extra)...)
+	copy(dst[mark+2+extra:], dst[mark+2:mark+2+n])
+	switch extra {
+	case 1:
 		dst[mark+1], dst[mark+2] = 0x81, byte(n)
-	case 4:
+	case 2:
 		dst[mark+1], dst[mark+2], dst[mark+3] = 0x82, byte(n>>8), byte(n)
+	default:
+		dst[mark+1], dst[mark+2], dst[mark+3], dst[mark+4] = 0x83, byte(n>>16), byte(n>>8), byte(n)
 	}
-	if h < tlvReserve {
-		copy(dst[mark+h:], dst[mark+tlvReserve:])
-		dst = dst[:len(dst)-(tlvReserve-h)]
+	return dst
+}
+
+func beginSeq(dst []byte) ([]byte, int) {
+	return append(dst, 0, 0x82, 0, 0), len(dst)
+}
+
+func endSeq(dst []byte, mark int, tag byte) []byte {
+	n := len(dst) - mark - 4
+	if n > 0xffff {
+		// Only reachable with more than 64 KiB of content, which the
+		// response size cap (MaxResponseSize <= 65000) rules out: a
+		// programming error.
+		panic("snmpsim: BER sequence larger than 64 KiB")
 	}
+	dst[mark], dst[mark+2], dst[mark+3] = tag, byte(n>>8), byte(n)
 	return dst
 }

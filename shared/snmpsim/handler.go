@@ -105,7 +105,7 @@ func (w *worker) serve(d *Device, b behaviour, pkt []byte, now time.Time, rec *R
 	}
 	w.view.reset(w.s, d, now)
 	dst := w.tx[:0]
-	dst, m := beginTLV(dst)
+	dst, m := beginSeq(dst)
 	dst = append(dst, tagInteger, 1, 1)
 	dst = appendBytes(dst, tagOctetString, r.community)
 	dst, ok := w.appendResponsePDU(dst, &w.view, r, 0, d.p.MaxResponseSize)
@@ -113,7 +113,7 @@ func (w *worker) serve(d *Device, b behaviour, pkt []byte, now time.Time, rec *R
 		rec.Outcome = OutcomeDropped
 		return nil
 	}
-	dst = endTLV(dst, m, tagSequence)
+	dst = endSeq(dst, m, tagSequence)
 	w.tx = dst[:0]
 	return dst
 }
@@ -227,16 +227,16 @@ func (w *worker) report(d *Device, stat int, level byte, keys *usmKeys, boots, e
 		r.requestID, r.ctxName = 0, nil
 	}
 	resp, _ := w.appendV3(d, level, keys, boots, etime, func(dst []byte) ([]byte, bool) {
-		dst, pm := beginTLV(dst)
+		dst, pm := beginSeq(dst)
 		dst = appendInt(dst, tagInteger, r.requestID)
 		dst = append(dst, tagInteger, 1, 0, tagInteger, 1, 0)
-		dst, vl := beginTLV(dst)
+		dst, vl := beginSeq(dst)
 		dst, vb := beginTLV(dst)
 		dst = append(dst, usmStatOID(stat)...)
 		dst = appendUint(dst, tagCounter32, uint64(n))
 		dst = endTLV(dst, vb, tagSequence)
-		dst = endTLV(dst, vl, tagSequence)
-		return endTLV(dst, pm, byte(PDUReport)), true
+		dst = endSeq(dst, vl, tagSequence)
+		return endSeq(dst, pm, byte(PDUReport)), true
 	})
 	return resp
 }
@@ -246,7 +246,7 @@ func (w *worker) report(d *Device, stat int, level byte, keys *usmKeys, boots, e
 func (w *worker) appendV3(d *Device, level byte, keys *usmKeys, boots, etime uint32, pdu func([]byte) ([]byte, bool)) ([]byte, bool) {
 	r := &w.req
 	eid := d.engineID()
-	dst, m := beginTLV(w.tx[:0])
+	dst, m := beginSeq(w.tx[:0])
 	dst = append(dst, tagInteger, 1, 3)
 	dst, gm := beginTLV(dst)
 	dst = appendInt(dst, tagInteger, r.msgID)
@@ -280,22 +280,22 @@ func (w *worker) appendV3(d *Device, level byte, keys *usmKeys, boots, etime uin
 	dst = endTLV(dst, spm, tagOctetString)
 	var em int
 	if level&flagPriv != 0 {
-		dst, em = beginTLV(dst)
+		dst, em = beginSeq(dst)
 	}
 	scopedStart := len(dst)
-	dst, sm := beginTLV(dst)
+	dst, sm := beginSeq(dst)
 	dst = appendBytes(dst, tagOctetString, eid[:])
 	dst = appendBytes(dst, tagOctetString, r.ctxName)
 	dst, ok := pdu(dst)
 	if !ok {
 		return nil, false
 	}
-	dst = endTLV(dst, sm, tagSequence)
+	dst = endSeq(dst, sm, tagSequence)
 	if level&flagPriv != 0 {
 		cfb128(keys.priv, boots, etime, salt[:], dst[scopedStart:], false)
-		dst = endTLV(dst, em, tagOctetString)
+		dst = endSeq(dst, em, tagOctetString)
 	}
-	dst = endTLV(dst, m, tagSequence)
+	dst = endSeq(dst, m, tagSequence)
 	if level&flagAuth != 0 {
 		if off, ok := authParamsOffset(dst); ok {
 			copy(dst[off:off+keys.user.macLen], keys.mac(dst))

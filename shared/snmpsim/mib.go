@@ -271,11 +271,16 @@ type view struct {
 	gen    uint32
 }
 
-// ifCache holds what a request computed about one interface.
+// ifCache holds what a request computed about one interface. info depends
+// on the device only, so it stays valid across requests to the same device
+// (a walk, a poller's successive GetBulks); the rest is per request.
 type ifCache struct {
 	gen      uint32
 	have     uint8 // haveCounters | haveStatus
+	infoDev  *Device
 	info     ifInfo
+	bootMs   int64      // the boot atBoot was computed for
+	atBoot   [2]float64 // see view.bootTerms
 	ctr      ifCounters
 	up       bool
 	changeMs int64
@@ -317,10 +322,19 @@ func (v *view) iface(slot int, want uint8) *ifCache {
 	c := &v.ifs[slot]
 	if c.gen != v.gen {
 		c.gen, c.have = v.gen, 0
-		c.info = v.interfaceInfo(slot)
+		if c.infoDev != v.d {
+			v.fillInterfaceInfo(slot, &c.info)
+			c.infoDev = v.d
+			c.bootMs = v.bootMs
+			c.atBoot = v.bootTerms(&c.info)
+		}
 	}
 	if want&haveCounters != 0 && c.have&haveCounters == 0 {
-		c.ctr = v.counters(&c.info)
+		if c.bootMs != v.bootMs {
+			c.bootMs = v.bootMs
+			c.atBoot = v.bootTerms(&c.info)
+		}
+		c.ctr = v.counters(&c.info, &c.atBoot)
 		c.have |= haveCounters
 	}
 	if want&haveStatus != 0 && c.have&haveStatus == 0 {

@@ -78,11 +78,18 @@ type ifInfo struct {
 	in, out direction
 }
 
-// interfaceInfo derives the interface at slot of the device in v.
+// interfaceInfo derives the interface at slot of the device in v. It
+// depends on the device alone, not on time.
 func (v *view) interfaceInfo(slot int) ifInfo {
+	var info ifInfo
+	v.fillInterfaceInfo(slot, &info)
+	return info
+}
+
+func (v *view) fillInterfaceInfo(slot int, info *ifInfo) {
 	p := v.p
 	key := hash(v.seed, uint64(slot))
-	info := ifInfo{
+	*info = ifInfo{
 		speed:   v.vi.accessSpeed,
 		uplink:  uplinkOf(slot, v.n),
 		admin:   true,
@@ -106,15 +113,19 @@ func (v *view) interfaceInfo(slot int) ifInfo {
 		}
 	}
 	if !info.conn {
-		return info
+		return
 	}
 	info.flaps = p.FlapEvery > 0 && !loopback && unit(hash(key, saltFlap)) < p.FlapFraction
 	t := &p.Traffic
 	if t.Utilization <= 0 {
-		return info
+		return
 	}
 	devPhase := 2 * math.Pi * unit(hash(v.seed, saltPhase))
-	for i, d := range []*direction{&info.in, &info.out} {
+	for i := range 2 {
+		d := &info.in
+		if i == 1 {
+			d = &info.out
+		}
 		h := hash(key, saltTraffic, uint64(i))
 		u := t.Utilization * (0.2 + 1.6*unit(h))
 		if info.uplink >= 0 {
@@ -141,7 +152,6 @@ func (v *view) interfaceInfo(slot int) ifInfo {
 			d.discDiv = 10_000 + mix64(e)%1_000_000
 		}
 	}
-	return info
 }
 
 // ifCounters are the counters of one interface at one instant, since boot.
@@ -152,14 +162,21 @@ type ifCounters struct {
 
 // counters computes the interface's counters at v.nowMs. Counters run from
 // zero at boot, so a reboot resets them; 32-bit objects take the low bits
-// and wrap on fast interfaces as real ones do.
-func (v *view) counters(info *ifInfo) ifCounters {
+// and wrap on fast interfaces as real ones do. atBoot holds the integrals'
+// values at boot for both directions (see bootTerms).
+func (v *view) counters(info *ifInfo, atBoot *[2]float64) ifCounters {
 	var c ifCounters
-	c.inOctets = v.octets(&info.in)
-	c.outOctets = v.octets(&info.out)
+	c.inOctets = v.octets(&info.in, atBoot[0])
+	c.outOctets = v.octets(&info.out, atBoot[1])
 	c.inUcast, c.inMcast, c.inBcast, c.inErrors, c.inDiscards = packets(&info.in, c.inOctets)
 	c.outUcast, c.outMcast, c.outBcast, c.outErrors, c.outDiscards = packets(&info.out, c.outOctets)
 	return c
+}
+
+// bootTerms computes what octets subtracts for the boot instant; it only
+// changes with a reboot, so callers cache it.
+func (v *view) bootTerms(info *ifInfo) [2]float64 {
+	return [2]float64{v.integral(&info.in, v.bootMs), v.integral(&info.out, v.bootMs)}
 }
 
 // packets derives packet counters from an octet counter. Integer division
@@ -184,20 +201,27 @@ func packets(d *direction, octets uint64) (ucast, mcast, bcast, errs, discards u
 // from boot to now. The noise is a piecewise-linear function whose slope
 // is at most noiseAmp/bucket = noise·base·(1-amp), never more than the
 // lowest point of the sine, so the counter never goes backwards; the
-// integral is closed-form, so reading it costs two cosines.
-func (v *view) octets(d *direction) uint64 {
+// integral is closed-form, so reading it costs a cosine.
+func (v *view) octets(d *direction, atBoot float64) uint64 {
 	if d.base == 0 || v.nowMs <= v.bootMs {
 		return 0
 	}
-	dt := float64(v.nowMs-v.bootMs) / 1000
-	w := v.omega
-	ts, bs := float64(v.nowMs)/1000, float64(v.bootMs)/1000
-	c := d.base * (dt - d.amp/w*(math.Cos(w*ts+d.phase)-math.Cos(w*bs+d.phase)))
-	c += noiseAt(d, v.nowMs) - noiseAt(d, v.bootMs)
+	// The linear term is computed from the exact elapsed milliseconds:
+	// base·t for an absolute t would lose the low digits.
+	c := d.base*float64(v.nowMs-v.bootMs)/1000 + v.integral(d, v.nowMs) - atBoot
 	if c <= 0 {
 		return 0
 	}
 	return uint64(c)
+}
+
+// integral is the non-linear part of the integral of the rate at ms.
+func (v *view) integral(d *direction, ms int64) float64 {
+	if d.base == 0 {
+		return 0
+	}
+	t := float64(ms) / 1000
+	return -d.base*d.amp/v.omega*math.Cos(v.omega*t+d.phase) + noiseAt(d, ms)
 }
 
 func noiseAt(d *direction, ms int64) float64 {

@@ -173,14 +173,12 @@ func cfb128(b cipher.Block, boots, engineTime uint32, salt []byte, buf []byte, d
 	for len(buf) > 0 {
 		b.Encrypt(ks[:], iv[:])
 		n := min(len(buf), aes.BlockSize)
-		for i := 0; i < n; i++ {
-			c := buf[i]
-			buf[i] ^= ks[i]
-			if decrypt {
-				iv[i] = c
-			} else {
-				iv[i] = buf[i]
-			}
+		if decrypt {
+			copy(iv[:], buf[:n]) // the next IV is this ciphertext block
+			subtle.XORBytes(buf[:n], buf[:n], ks[:n])
+		} else {
+			subtle.XORBytes(buf[:n], buf[:n], ks[:n])
+			copy(iv[:], buf[:n])
 		}
 		buf = buf[n:]
 	}

@@ -460,7 +460,7 @@ func encodeRequest(t *testing.T, typ gosnmp.PDUType, oids []string, nonRepeaters
 }
 
 // decodeResponse decodes a v2c message with gosnmp.
-func decodeResponse(t *testing.T, msg []byte) *gosnmp.SnmpPacket {
+func decodeResponse(t testing.TB, msg []byte) *gosnmp.SnmpPacket {
 	t.Helper()
 	g := &gosnmp.GoSNMP{Version: gosnmp.Version2c, Community: "public", Logger: gosnmp.NewLogger(nil)}
 	p, err := g.SnmpDecodePacket(msg)
