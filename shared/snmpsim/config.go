@@ -94,7 +94,8 @@ type Profile struct {
 	RebootEvery time.Duration
 	// Delay holds every response back that long.
 	Delay time.Duration
-	// DropRate is the fraction of requests left unanswered (0 to 1).
+	// DropRate is the fraction of requests left unanswered (0 to 1), as
+	// by a lossy network: SNMPv3 discovery and wrong communities included.
 	DropRate float64
 	// Dead devices never answer.
 	Dead bool

@@ -87,20 +87,24 @@ func (w *worker) serve(d *Device, b behaviour, pkt []byte, now time.Time, rec *R
 		rec.Outcome = OutcomeMalformed
 		return nil
 	}
-	if r.version == 3 {
-		return w.serveV3(d, b, pkt, now, rec)
+	if r.havePDU {
+		rec.PDU, rec.RequestID = PDUType(r.pduType), int32(r.requestID)
 	}
-	rec.PDU, rec.RequestID = PDUType(r.pduType), int32(r.requestID)
+	// Drops stand for a lossy network: they hit every kind of request,
+	// SNMPv3 discovery included, before the agent looks at it.
+	if w.drop(d, b) {
+		rec.Outcome = OutcomeDropped
+		return nil
+	}
+	if r.version == 3 {
+		return w.serveV3(d, pkt, now, rec)
+	}
 	if string(r.community) != d.p.Community {
 		rec.Outcome = OutcomeBadCommunity
 		return nil
 	}
 	if !isRequest(r.pduType) {
 		rec.Outcome = OutcomeMalformed
-		return nil
-	}
-	if w.drop(d, b) {
-		rec.Outcome = OutcomeDropped
 		return nil
 	}
 	w.view.reset(w.s, d, now)
@@ -136,11 +140,8 @@ func (w *worker) drop(d *Device, b behaviour) bool {
 // serveV3 runs the USM checks of RFC 3414 §3.2 in their order, answering
 // with a Report where the RFC says so (and the request is reportable), and
 // otherwise answers the request with the same security level.
-func (w *worker) serveV3(d *Device, b behaviour, pkt []byte, now time.Time, rec *Request) []byte {
+func (w *worker) serveV3(d *Device, pkt []byte, now time.Time, rec *Request) []byte {
 	r := &w.req
-	if r.havePDU {
-		rec.PDU, rec.RequestID = PDUType(r.pduType), int32(r.requestID)
-	}
 	nowMs := now.UnixMilli()
 	bootMs, boots := d.boot(nowMs)
 	etime := uint32(min((nowMs-bootMs)/1000, 1<<31-1))
@@ -196,10 +197,6 @@ func (w *worker) serveV3(d *Device, b behaviour, pkt []byte, now time.Time, rec 
 	}
 	if !isRequest(r.pduType) {
 		rec.Outcome = OutcomeMalformed
-		return nil
-	}
-	if w.drop(d, b) {
-		rec.Outcome = OutcomeDropped
 		return nil
 	}
 	w.view.reset(w.s, d, now)

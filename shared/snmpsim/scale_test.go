@@ -5,6 +5,8 @@ import (
 	"os"
 	"runtime"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // openFiles counts this process's open file descriptors.
@@ -90,5 +92,31 @@ func TestFiftyThousandDevices(t *testing.T) {
 	}
 	if fds := openFiles(t); fds-fds0 > cfg.Sockets+2 {
 		t.Errorf("open files grew to %d (from %d) while polling", fds, fds0)
+	}
+}
+
+func TestSocketOptions(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig("127.2.250.1", 1)
+	cfg.Sockets = 3
+	s := startSim(t, cfg)
+	if s.Sockets() != 3 {
+		t.Fatalf("%d sockets, want 3", s.Sockets())
+	}
+	for i, c := range s.conns {
+		rc, err := c.SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rcvbuf, reuse, pktinfo int
+		rc.Control(func(fd uintptr) {
+			rcvbuf, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
+			reuse, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT)
+			pktinfo, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO)
+		})
+		// Linux reports twice the size asked for (its bookkeeping share).
+		if rcvbuf < cfg.ReceiveBuffer || reuse != 1 || pktinfo != 1 {
+			t.Errorf("socket %d: SO_RCVBUF %d, SO_REUSEPORT %d, IP_PKTINFO %d", i, rcvbuf, reuse, pktinfo)
+		}
 	}
 }

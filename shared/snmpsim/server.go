@@ -1,22 +1,3 @@
-// Package snmpsim simulates SNMP devices for tests, demos and benchmarks:
-// real SNMP (v2c, and v3 USM with SHA/SHA-2 authentication and AES
-// privacy) over UDP on 127.x.y.z addresses, tens of thousands of devices in
-// one process served by a few shared sockets.
-//
-// Each device answers Get, GetNext and GetBulk for the system group,
-// ifTable, ifXTable, the chassis in ENTITY-MIB and the LLDP remote table,
-// with values computed from (seed, device, time): counters that move with
-// a diurnal swing and wrap, flaps, reboots. Devices can also replay
-// recorded walks (.snmprec files). Behaviours (dead, slow, lossy,
-// malformed) are set per device in the Profile or at run time through
-// Device.
-//
-// All devices share one UDP port on 0.0.0.0: a few SO_REUSEPORT sockets
-// receive every request, IP_PKTINFO tells which address it was sent to,
-// and the reply leaves from that address, as connected clients (gosnmp)
-// require. The open-files limit thus does not bound the number of devices.
-// Two simulators must not share a port: the kernel would spread requests
-// over both.
 package snmpsim
 
 import (
