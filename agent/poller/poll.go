@@ -1,0 +1,423 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gosnmp/gosnmp"
+
+	"github.com/unet-project/unet/agent/derive"
+	"github.com/unet-project/unet/shared/model"
+)
+
+// Result is the outcome of one poll of one device.
+type Result struct {
+	// Poll is the raw data (or Poll.Err), for derive.Deriver.Update.
+	Poll derive.Poll
+	// Reason classifies a failure for metrics: timeout, auth, refused,
+	// malformed, snmp_error, protocol, deadline, canceled, error, panic.
+	// Empty on success.
+	Reason string
+	// What the poll cost and what went wrong on the way.
+	Requests      int // Get and GetBulk requests, retries excluded
+	Retries       int // requests sent again after a timeout or an unreadable answer
+	Varbinds      int // varbinds received
+	Truncated     int // responses that came back shorter than asked
+	NonIncreasing int // columns the device walked backwards
+	TooBig        int // tooBig answers
+	BadValues     int // varbinds of the wrong type or index, dropped
+
+	gets int // Get requests among Requests
+}
+
+// memory is what the poller keeps about a device between polls: enough to
+// decide what to read and to skip work already done. Only the worker that
+// polls the device touches it (polls of one device never overlap).
+type memory struct {
+	polls       int // successful polls
+	sinceLabels int
+	sinceLLDP   int
+	labelsDue   bool // something suggested a change: read labels next time
+	ifNumber    int  // -1 unknown
+	uptime      uint32
+	haveUptime  bool
+	vendor      model.Vendor
+	known       map[int]struct{} // ifIndexes whose labels were read
+	no64        bool             // the device has no 64-bit counters
+	// rows is the row count of each non-interface column (LLDP, extras)
+	// at its last read: it trims the next read's requests.
+	rows map[string]int
+	engine      *engineState
+}
+
+func newMemory() *memory { return &memory{ifNumber: -1} }
+
+// plan is what one poll reads.
+type plan struct {
+	labels, lldp, system, counters32 bool
+}
+
+// planFor decides what to read. A full poll (the first one, PollOnce)
+// reads everything.
+func (c *Config) planFor(m *memory, t *Target, full bool) plan {
+	full = full || m.polls == 0
+	return plan{
+		labels:     full || m.labelsDue || m.sinceLabels+1 >= c.LabelEvery,
+		system:     full || m.labelsDue || m.sinceLabels+1 >= c.LabelEvery,
+		lldp:       c.LLDPEvery > 0 && (full || m.sinceLLDP+1 >= c.LLDPEvery),
+		counters32: t.Overrides.Counters32 || m.no64,
+	}
+}
+
+// Non-repeaters of the first GetBulk: GetNext of the scalar objects gives
+// their .0 instances, so every poll reads sysUpTime in the same PDU as
+// the first counters, at no extra round trip.
+const (
+	objSysUpTime = ".1.3.6.1.2.1.1.3"
+	objIfNumber  = ".1.3.6.1.2.1.2.1"
+)
+
+// poll runs one poll of t. It never panics: a device that sends garbage
+// gets a failed Result.
+func (p *Poller) poll(ctx context.Context, t *Target, m *memory, full bool) (res Result) {
+	start := time.Now()
+	res.Poll = derive.Poll{Node: t.Node, Address: t.Address}
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error("poll panicked: this is a bug", "node", t.Node, "panic", r, "stack", string(debug.Stack()))
+			res.Poll = derive.Poll{Node: t.Node, Address: t.Address, Err: fmt.Errorf("internal error: %v", r)}
+			res.Reason = "panic"
+		}
+		res.Poll.Time = timeOr(res.Poll.Time, start)
+		res.Poll.Duration = time.Since(start)
+	}()
+	s := t.settings()
+	g := newSession(ctx, t, s, m.engine)
+	g.OnRetry = func(*gosnmp.GoSNMP) { res.Retries++ }
+	if err := p.connect(g); err != nil {
+		return failed(res, fmt.Errorf("opening a socket to %s: %w", t.Address, err), "error")
+	}
+	defer g.Close()
+	var st pollStats
+	b, err := p.read(g, t, m, s, full, &st, start)
+	res.Requests, res.gets = st.getRequests+st.bulkRequests, st.getRequests
+	res.Varbinds, res.Truncated, res.NonIncreasing, res.TooBig = st.varbinds, st.truncated, st.nonIncreasing, st.tooBig
+	res.BadValues = st.badValues
+	if err != nil {
+		startedWithEngine := m.engine != nil
+		if t.Profile.Version == model.SNMPv3 {
+			// A changed engine or wrong keys look alike; start afresh.
+			m.engine = nil
+		}
+		reason, err := classify(err, t, g, startedWithEngine)
+		return failed(res, err, reason)
+	}
+	res.Poll = b.poll
+	if t.Profile.Version == model.SNMPv3 {
+		m.engine = saveEngine(g)
+		if m.engine != nil {
+			res.Poll.EngineBoots = m.engine.boots
+		}
+	}
+	return res
+}
+
+func timeOr(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
+}
+
+func failed(res Result, err error, reason string) Result {
+	res.Poll = derive.Poll{Node: res.Poll.Node, Address: res.Poll.Address, Time: res.Poll.Time, Err: err}
+	res.Reason = reason
+	return res
+}
+
+// read sends the requests of one poll and collects the values.
+func (p *Poller) read(g *gosnmp.GoSNMP, t *Target, m *memory, s settings, full bool, st *pollStats, start time.Time) (*builder, error) {
+	pl := p.cfg.planFor(m, t, full)
+	b := newBuilder(max(m.ifNumber, 0))
+	b.poll.Node, b.poll.Address = t.Node, t.Address
+	vendor := m.vendor
+	if pl.system {
+		// The system group in one Get: it also tells the vendor, hence
+		// which profile OIDs to read.
+		st.getRequests++
+		pkt, err := g.Get([]string{oidSysDescr, oidSysObjectID, oidSysName})
+		if err != nil {
+			return nil, err
+		}
+		if pkt.Error != gosnmp.NoError {
+			return nil, &snmpError{pkt.Error, pkt.ErrorIndex}
+		}
+		st.varbinds += len(pkt.Variables)
+		for i := range pkt.Variables {
+			v := &pkt.Variables[i]
+			if v.Type != gosnmp.NoSuchObject && v.Type != gosnmp.NoSuchInstance {
+				b.scalar(v.Name, v)
+			}
+		}
+		if b.poll.System != nil {
+			vendor = vendorOf("." + b.poll.System.ObjectID)
+		}
+	}
+	if vendor == "" {
+		vendor = model.VendorGeneric
+	}
+	b.poll.Vendor = vendor
+	b.poll.Labels = pl.labels
+	b.poll.HaveLLDP = pl.lldp
+
+	// Columns: statuses and counters always, the rest by plan.
+	var cols []*column
+	add := func(defs []columnDef, expect int) {
+		for i := range defs {
+			cols = append(cols, newColumn(&defs[i], expect))
+		}
+	}
+	add(statusColumns, m.ifNumber)
+	if pl.counters32 {
+		add(counter32Columns, m.ifNumber)
+	} else {
+		add(hcColumns, m.ifNumber)
+	}
+	if pl.labels {
+		add(labelColumns, m.ifNumber)
+	}
+	if pl.lldp {
+		for i := range lldpColumns {
+			cols = append(cols, newColumn(&lldpColumns[i], m.expectRows(lldpColumns[i].oid)))
+		}
+	}
+	nonRep := []string{objSysUpTime, objIfNumber}
+	scalarExtras := map[string]string{} // non-repeater OID → instance wanted
+	var extraDefs []columnDef
+	for _, spec := range p.cfg.extraOIDs(vendor) {
+		if spec.Column {
+			extraDefs = append(extraDefs, columnDef{id: colExtra, oid: spec.OID, table: tableExtra, name: spec.Name})
+			continue
+		}
+		obj := strings.TrimSuffix(spec.OID, ".0")
+		if _, dup := scalarExtras[obj]; !dup && len(nonRep) < maxOIDsPerRequest/2 {
+			nonRep = append(nonRep, obj)
+			scalarExtras[obj] = spec.Name
+		}
+	}
+	for i := range extraDefs {
+		// A column the device lacked last time is looked for again with
+		// the labels only: in a shared GetBulk it would cost a full
+		// repetition count of useless varbinds at every poll.
+		if n := m.expectRows(extraDefs[i].oid); n != 0 || pl.labels {
+			cols = append(cols, newColumn(&extraDefs[i], n))
+		}
+	}
+
+	ifn := -1
+	w := &walker{g: g, maxRep: s.maxRepetitions, stats: st}
+	scalar := func(req string, v *gosnmp.SnmpPDU) {
+		switch req {
+		case objSysUpTime:
+			if v.Name == oidSysUpTime {
+				b.scalar(oidSysUpTime, v)
+			}
+		case objIfNumber:
+			ifn = ifNumber(v)
+		default:
+			if v.Name == req+".0" {
+				b.extra(scalarExtras[req], v)
+			}
+		}
+	}
+	first := func() {
+		b.poll.Time = time.Now()
+		if ifn >= 0 {
+			for _, c := range cols {
+				if c.def.table == tableIf {
+					c.expect = ifn
+				}
+			}
+		}
+		// A reboot or a changed interface count: names and indexes may
+		// have moved, read the labels now rather than in ten polls.
+		changed := (ifn >= 0 && m.ifNumber >= 0 && ifn != m.ifNumber) ||
+			(b.poll.HaveUptime && m.haveUptime && b.poll.Uptime < m.uptime)
+		if changed && !pl.labels {
+			pl.labels = true
+			b.poll.Labels = true
+			for i := range labelColumns {
+				cols = append(cols, newColumn(&labelColumns[i], ifn))
+			}
+		}
+		if changed {
+			m.labelsDue = true // and the system group at the next poll
+		}
+	}
+	row := func(c *column, suffix string, index int, v *gosnmp.SnmpPDU) { b.row(c.def, suffix, index, v) }
+	if err := w.walk(&cols, nonRep, scalar, first, row); err != nil {
+		return nil, err
+	}
+	// A device without ifXTable counters: read the 32-bit ones, now and
+	// from now on.
+	if !pl.counters32 && columnRows(cols, colIfHCInOctets) == 0 && columnRows(cols, colIfOperStatus) > 0 {
+		m.no64 = true
+		var more []*column
+		for i := range counter32Columns {
+			more = append(more, newColumn(&counter32Columns[i], ifn))
+		}
+		if err := w.walk(&more, nil, scalar, nil, row); err != nil {
+			return nil, err
+		}
+	}
+	st.badValues = b.bad
+	if b.poll.Time.IsZero() {
+		b.poll.Time = start
+	}
+	p.remember(m, &pl, b, ifn, vendor)
+	for _, c := range cols {
+		if c.def.table != tableIf && c.done {
+			if m.rows == nil {
+				m.rows = map[string]int{}
+			}
+			m.rows[c.def.oid] = c.rows
+		}
+	}
+	return b, nil
+}
+
+// expectRows returns the rows a non-interface column had last time, -1
+// when never read.
+func (m *memory) expectRows(oid string) int {
+	if n, ok := m.rows[oid]; ok {
+		return n
+	}
+	return -1
+}
+
+// columnRows returns the rows read from column id.
+func columnRows(cols []*column, id colID) int {
+	for _, c := range cols {
+		if c.def.id == id {
+			return c.rows
+		}
+	}
+	return 0
+}
+
+// remember updates the device's memory after a successful poll.
+func (p *Poller) remember(m *memory, pl *plan, b *builder, ifn int, vendor model.Vendor) {
+	m.polls++
+	m.vendor = vendor
+	m.ifNumber = ifn
+	m.uptime, m.haveUptime = b.poll.Uptime, b.poll.HaveUptime
+	if pl.labels {
+		m.sinceLabels = 0
+		if !pl.system {
+			// Labels were read mid-poll after a change: the system group
+			// comes next time.
+			m.labelsDue = true
+		} else {
+			m.labelsDue = false
+		}
+		m.known = make(map[int]struct{}, len(b.poll.Interfaces))
+		for i := range b.poll.Interfaces {
+			m.known[b.poll.Interfaces[i].Index] = struct{}{}
+		}
+	} else {
+		m.sinceLabels++
+		for i := range b.poll.Interfaces {
+			if _, ok := m.known[b.poll.Interfaces[i].Index]; !ok {
+				m.labelsDue = true // a new interface: name it next time
+				break
+			}
+		}
+	}
+	switch {
+	case pl.lldp && m.polls == 1:
+		// Spread the LLDP reads between the label reads.
+		m.sinceLLDP = p.cfg.LLDPEvery / 2
+	case pl.lldp:
+		m.sinceLLDP = 0
+	default:
+		m.sinceLLDP++
+	}
+}
+
+// classify turns a poll error into a reason and a message that says what
+// to check.
+func classify(err error, t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) (string, error) {
+	var pe *protocolError
+	var se *snmpError
+	msg := err.Error()
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "canceled", errors.New("canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline", errors.New("the poll did not finish within its interval (slow device? raise the interval or the timeout)")
+	case errors.As(err, &pe):
+		return "protocol", pe
+	case errors.As(err, &se):
+		return "snmp_error", se
+	case errors.Is(err, gosnmp.ErrWrongDigest):
+		return "auth", errors.New("authentication failed: wrong SNMPv3 auth key or protocol")
+	case errors.Is(err, gosnmp.ErrUnknownUsername):
+		return "auth", fmt.Errorf("authentication failed: the device knows no SNMPv3 user %q", t.Profile.User)
+	case errors.Is(err, gosnmp.ErrUnknownSecurityLevel):
+		return "auth", errors.New("authentication failed: the device refuses this SNMPv3 security level for the user")
+	case errors.Is(err, gosnmp.ErrDecryption):
+		return "auth", errors.New("decryption failed: wrong SNMPv3 privacy key or protocol")
+	case strings.Contains(msg, "connection refused"):
+		return "refused", fmt.Errorf("connection refused: nothing listens on UDP port %d of %s", t.settings().port, t.Address)
+	case strings.Contains(msg, "timeout") || strings.Contains(msg, "i/o timeout"):
+		return "timeout", timeoutError(t, g, startedWithEngine)
+	case strings.Contains(msg, "recover:"):
+		// gosnmp recovered from a panic while decoding.
+		return "malformed", errors.New("malformed response: the decoder failed on it")
+	case errors.Is(err, gosnmp.ErrMaxRetriesExceeded):
+		return "malformed", fmt.Errorf("no valid response after retries: %s", firstLine(msg))
+	case isDecodeError(msg):
+		return "malformed", fmt.Errorf("malformed response: %s", firstLine(msg))
+	}
+	return "error", errors.New(firstLine(msg))
+}
+
+// timeoutError words a timeout. With v2c a wrong community and a dead
+// device both look like silence. With v3, an engine that answered the
+// discovery of this poll but not the request means the keys are wrong
+// (gosnmp reports a wrong privacy key as a plain timeout).
+func timeoutError(t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) error {
+	if t.Profile.Version != model.SNMPv3 {
+		return errors.New("timeout (device down or wrong community?)")
+	}
+	usp, _ := g.SecurityParameters.(*gosnmp.UsmSecurityParameters)
+	switch {
+	case !startedWithEngine && usp != nil && usp.AuthoritativeEngineID != "":
+		return errors.New("timeout (wrong v3 keys?)")
+	case startedWithEngine:
+		return errors.New("timeout (device down, or wrong v3 keys?)")
+	}
+	return errors.New("timeout (device down?)")
+}
+
+// isDecodeError recognises gosnmp's parse errors.
+func isDecodeError(msg string) bool {
+	for _, s := range []string{"unmarshal", "parse", "parsing", "truncated", "length", "invalid", "bytes:", "not enough data", "decrypt"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
