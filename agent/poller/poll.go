@@ -50,8 +50,8 @@ type memory struct {
 	no64        bool             // the device has no 64-bit counters
 	// rows is the row count of each non-interface column (LLDP, extras)
 	// at its last read: it trims the next read's requests.
-	rows map[string]int
-	engine      *engineState
+	rows   map[string]int
+	engine *engineState
 }
 
 func newMemory() *memory { return &memory{ifNumber: -1} }
