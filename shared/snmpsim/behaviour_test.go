@@ -448,6 +448,7 @@ func TestConfigErrors(t *testing.T) {
 		{func(c *Config) { c.Base = netip.MustParseAddr("127.1.0.0") }, "ends in .0"},
 		{func(c *Config) { c.Base = netip.MustParseAddr("127.255.255.200"); c.Devices = 100 }, "run past 127.255.255.254"},
 		{func(c *Config) { c.Profile.Vendor = model.VendorNokia }, `vendor "nokia" is not simulated`},
+		{func(c *Config) { c.NamePrefix = "sim lab" }, `name prefix "sim lab"`},
 		{func(c *Config) { c.Profile.MaxResponseSize = 100 }, "max response size"},
 		{func(c *Config) { c.Profile.DropRate = 2 }, "drop rate"},
 		{func(c *Config) { c.Profile.V3 = &V3User{Name: "u", AuthProtocol: model.AuthSHA, AuthKey: "short"} }, "at least 8"},

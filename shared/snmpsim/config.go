@@ -244,6 +244,9 @@ func (c *Config) normalize() error {
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("port %d is not a UDP port", c.Port))
 	}
+	if !validNamePrefix(c.NamePrefix) {
+		errs = append(errs, fmt.Errorf("name prefix %q may only hold letters, digits, '.', '_' and '-', and must start with a letter or digit (device names go into the inventory)", c.NamePrefix))
+	}
 	if c.Sockets < 1 || c.Sockets > 64 {
 		errs = append(errs, fmt.Errorf("sockets must be between 1 and 64, not %d", c.Sockets))
 	}
@@ -343,4 +346,20 @@ func (u *V3User) validate() error {
 		errs = append(errs, fmt.Errorf("SNMPv3 priv protocol %q is not supported (aes)", u.PrivProtocol))
 	}
 	return errors.Join(errs...)
+}
+
+// validNamePrefix checks that device names will be valid node names.
+func validNamePrefix(p string) bool {
+	if p == "" || len(p) > 100 {
+		return false
+	}
+	for i, c := range p {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -186,6 +186,7 @@ func (d *Device) Flap(ifIndex int) error {
 
 // SetOperStatus forces the operational status of the interface with that
 // ifIndex from now on. Interfaces that are administratively down stay down.
+// Counters keep running, as with the profile's flaps.
 func (d *Device) SetOperStatus(ifIndex int, up bool) error {
 	return d.changeStatus(ifIndex, func(bool) bool { return up })
 }

@@ -32,12 +32,14 @@ type Simulator struct {
 	usmStats [usmStatsCount]atomic.Uint32
 	reqLog   *requestLog
 
-	conns   []*net.UDPConn
-	port    int
-	wg      sync.WaitGroup
-	started atomic.Bool
-	closing atomic.Bool
-	done    chan struct{}
+	conns     []*net.UDPConn
+	port      int
+	wg        sync.WaitGroup
+	started   atomic.Bool
+	closing   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	done      chan struct{}
 }
 
 // New prepares a simulator: it checks the configuration, derives every
@@ -107,6 +109,9 @@ func New(cfg Config, logger *slog.Logger) (*Simulator, error) {
 
 // Start binds the sockets and serves until Close, or until ctx ends.
 func (s *Simulator) Start(ctx context.Context) error {
+	if s.closing.Load() {
+		return errors.New("snmpsim: closed")
+	}
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("snmpsim: already started")
 	}
@@ -140,28 +145,30 @@ func (s *Simulator) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops serving and releases the sockets. Responses still held back
-// by a delay are not sent.
+// Close stops serving and releases the sockets; it returns once every
+// serving goroutine has stopped, whoever calls it. Responses still held
+// back by a delay are not sent.
 func (s *Simulator) Close() error {
-	if !s.closing.CompareAndSwap(false, true) {
-		return nil
-	}
-	if !s.started.Load() {
-		return nil
-	}
-	var errs []error
-	for _, c := range s.conns {
-		if err := c.Close(); err != nil {
-			errs = append(errs, err)
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		if !s.started.Load() {
+			return
 		}
-	}
-	s.wg.Wait()
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-	}
-	return errors.Join(errs...)
+		var errs []error
+		for _, c := range s.conns {
+			if err := c.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.wg.Wait()
+		select {
+		case <-s.done:
+		default:
+			close(s.done)
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
 }
 
 // Port is the UDP port the devices answer on (after Start).
