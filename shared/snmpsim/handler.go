@@ -18,6 +18,7 @@ type worker struct {
 	pos   []int  // GetBulk: next entry of each repeater
 	first []int  // GetBulk: first entry of each repeater
 	salt  uint64 // SNMPv3: AES salt of the next encrypted response
+	macer macer
 }
 
 func newWorker(s *Simulator, id int) *worker {
@@ -167,7 +168,7 @@ func (w *worker) serveV3(d *Device, pkt []byte, now time.Time, rec *Request) []b
 		msgLen -= len(rest)
 	}
 	w.plain = append(w.plain[:0], pkt[:msgLen]...)
-	if !keys.checkMAC(w.plain, r.authOff, r.authParams) {
+	if !w.macer.checkMAC(keys, w.plain, r.authOff, r.authParams) {
 		rec.Outcome = OutcomeAuthFailed
 		return w.report(d, usmWrongDigests, 0, nil, boots, etime)
 	}
@@ -295,7 +296,7 @@ func (w *worker) appendV3(d *Device, level byte, keys *usmKeys, boots, etime uin
 	dst = endSeq(dst, m, tagSequence)
 	if level&flagAuth != 0 {
 		if off, ok := authParamsOffset(dst); ok {
-			copy(dst[off:off+keys.user.macLen], keys.mac(dst))
+			copy(dst[off:off+keys.user.macLen], w.macer.mac(keys, dst))
 		}
 	}
 	w.tx = dst[:0]

@@ -145,21 +145,34 @@ func (d *Device) usmKeys() *usmKeys {
 	return k
 }
 
-// mac computes the truncated HMAC of msg.
-func (k *usmKeys) mac(msg []byte) []byte {
-	m := hmac.New(k.user.newHash, k.auth)
-	m.Write(msg)
-	return m.Sum(nil)[:k.user.macLen]
+// macer computes HMACs, reusing the HMAC state while the keys stay the
+// same (a worker answering one device's walk): hmac.New allocates.
+type macer struct {
+	keys *usmKeys
+	h    gohash.Hash
+	sum  []byte
+}
+
+// mac computes the truncated HMAC of msg with k.
+func (m *macer) mac(k *usmKeys, msg []byte) []byte {
+	if m.keys != k {
+		m.keys, m.h = k, hmac.New(k.user.newHash, k.auth)
+	} else {
+		m.h.Reset()
+	}
+	m.h.Write(msg)
+	m.sum = m.h.Sum(m.sum[:0])
+	return m.sum[:k.user.macLen]
 }
 
 // checkMAC verifies the digest of a request: msg is a copy of the whole
 // message, off the offset of the authentication parameters in it.
-func (k *usmKeys) checkMAC(msg []byte, off int, digest []byte) bool {
+func (m *macer) checkMAC(k *usmKeys, msg []byte, off int, digest []byte) bool {
 	if len(digest) != k.user.macLen {
 		return false
 	}
 	clear(msg[off : off+len(digest)])
-	return subtle.ConstantTimeCompare(k.mac(msg), digest) == 1
+	return subtle.ConstantTimeCompare(m.mac(k, msg), digest) == 1
 }
 
 // cfb128 runs AES in CFB-128 mode over buf in place (RFC 3826 §3.1.3). The
