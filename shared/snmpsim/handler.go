@@ -19,6 +19,8 @@ type worker struct {
 	first []int  // GetBulk: first entry of each repeater
 	salt  uint64 // SNMPv3: AES salt of the next encrypted response
 	macer macer
+	iv    [16]byte // SNMPv3: AES-CFB scratch
+	ks    [16]byte
 }
 
 func newWorker(s *Simulator, id int) *worker {
@@ -183,7 +185,7 @@ func (w *worker) serveV3(d *Device, pkt []byte, now time.Time, rec *Request) []b
 			return w.report(d, usmDecryptionErrors, 0, nil, boots, etime)
 		}
 		w.plain = append(w.plain[:0], r.msgData...)
-		cfb128(keys.priv, uint32(r.engineBoots), uint32(r.engineTime), r.privParams, w.plain, true)
+		cfb128(keys.priv, uint32(r.engineBoots), uint32(r.engineTime), r.privParams, w.plain, true, &w.iv, &w.ks)
 		scoped, _, err := expectTLV(w.plain, tagSequence)
 		if err == nil {
 			err = r.decodeScoped(scoped)
@@ -290,7 +292,7 @@ func (w *worker) appendV3(d *Device, level byte, keys *usmKeys, boots, etime uin
 	}
 	dst = endSeq(dst, sm, tagSequence)
 	if level&flagPriv != 0 {
-		cfb128(keys.priv, boots, etime, salt[:], dst[scopedStart:], false)
+		cfb128(keys.priv, boots, etime, salt[:], dst[scopedStart:], false, &w.iv, &w.ks)
 		dst = endSeq(dst, em, tagOctetString)
 	}
 	dst = endSeq(dst, m, tagSequence)

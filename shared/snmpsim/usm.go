@@ -178,8 +178,10 @@ func (m *macer) checkMAC(k *usmKeys, msg []byte, off int, digest []byte) bool {
 // cfb128 runs AES in CFB-128 mode over buf in place (RFC 3826 §3.1.3). The
 // IV is engine boots, engine time and the 64-bit salt. Written out here
 // because crypto/cipher deprecates its CFB mode.
-func cfb128(b cipher.Block, boots, engineTime uint32, salt []byte, buf []byte, decrypt bool) {
-	var iv, ks [aes.BlockSize]byte
+//
+// iv and ks are scratch blocks owned by the caller: arrays on the stack
+// would escape through the cipher.Block interface and cost two allocations.
+func cfb128(b cipher.Block, boots, engineTime uint32, salt []byte, buf []byte, decrypt bool, iv, ks *[aes.BlockSize]byte) {
 	binary.BigEndian.PutUint32(iv[0:], boots)
 	binary.BigEndian.PutUint32(iv[4:], engineTime)
 	copy(iv[8:], salt)
