@@ -44,10 +44,13 @@ type recording struct {
 
 // numeric is snmpsim's "numeric" variation module, without its random
 // deviation (values stay reproducible): the value is
-// initial + scale·f(rate·t) + offset, clamped to [min, max] (or wrapped
-// when wrap is set), t being the seconds since the simulator started or
-// the device rebooted, whichever is later. Parameters missing take
-// snmpsim's defaults (rate 1, scale 1, min 0, max 2^32-1 or 2^64-1).
+// initial + scale·f(rate·t) + offset, t being the seconds since the
+// simulator started or the device rebooted, whichever is later, kept in
+// [min, max]. Parameters missing take snmpsim's defaults (rate 1, scale 1,
+// min 0, max 2^32-1 or 2^64-1). Past max, counters and time ticks wrap as
+// their types do (snmpsim would stick at max unless wrap=1, which no real
+// counter does; wrap=0 asks for that); gauges and integers stick at max
+// unless wrap=1.
 type numeric struct {
 	tag                                  byte
 	initial, rate, scale, offset, lo, hi float64
@@ -341,8 +344,11 @@ var numericFunctions = map[string]func(float64) float64{
 // parseNumeric reads the parameters of the numeric variation module.
 func parseNumeric(tag byte, params map[string]string) (*numeric, error) {
 	n := &numeric{tag: tag, rate: 1, scale: 1, hi: math.MaxUint32, fn: func(x float64) float64 { return x }}
-	if tag == tagCounter64 {
-		n.hi = math.MaxUint64
+	switch tag {
+	case tagCounter64:
+		n.hi, n.wrap = math.MaxUint64, true
+	case tagCounter32, tagTimeTicks:
+		n.wrap = true
 	}
 	for k, v := range params {
 		if k == "function" {

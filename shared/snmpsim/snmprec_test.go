@@ -202,11 +202,13 @@ func TestParseRecording(t *testing.T) {
 		"1.3.6.1.4.1.4|70:numeric|rate=fast",
 		"1.3.6.1.4.1.5|66:numeric|initial=10,rate=2,scale=3,offset=1,max=50",
 		"1.3.6.1.4.1.6|2:numeric|function=cos,initial=100,scale=10",
+		"1.3.6.1.4.1.7|65:numeric|initial=4294967000,rate=100",
+		"1.3.6.1.4.1.8|65:numeric|initial=4294967000,rate=100,wrap=0",
 	}, "\n")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Len() != 8 || rec.Skipped != 2 || rec.sysName != "duplicate: the last line wins" {
+	if rec.Len() != 10 || rec.Skipped != 2 || rec.sysName != "duplicate: the last line wins" {
 		t.Errorf("%d instances, %d skipped, sysName %q", rec.Len(), rec.Skipped, rec.sysName)
 	}
 	if v, err := unescape(`a\nb\x41\\\'`); err != nil || v != "a\nbA\\'" {
@@ -235,6 +237,12 @@ func TestParseRecording(t *testing.T) {
 	v.nowMs += 10_000
 	if got := at("1.3.6.1.4.1.5"); got != "42 01 32" { // 10 + 3×20 + 1 = 71, clamped to 50
 		t.Errorf("numeric at 10s = %s", got)
+	}
+	if got := at("1.3.6.1.4.1.7"); got != "41 02 02 c0" { // a counter wraps: 4294967000 + 1000 - 2^32 = 704
+		t.Errorf("numeric counter at 10s = %s", got)
+	}
+	if got := at("1.3.6.1.4.1.8"); got != "41 05 00 ff ff ff ff" { // unless told not to
+		t.Errorf("numeric counter with wrap=0 at 10s = %s", got)
 	}
 	for _, c := range []struct{ in, want string }{
 		{"", "holds no instance"},
