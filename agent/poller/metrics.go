@@ -52,7 +52,7 @@ func newMetrics(reg prometheus.Registerer, p *Poller) (*metrics, error) {
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "polls_in_flight",
 			Help: "Polls running now (at most the worker count)."}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "polls_skipped_total",
-			Help: "Poll slots skipped: overrun (the previous poll of the device was still queued or running), stale (waited for a worker past its budget), breaker (device backed off)."}, []string{"reason"}),
+			Help: "Poll slots skipped: overrun (the previous poll of the device was still queued or running), stale (waited for a worker until the next slot), breaker (device backed off)."}, []string{"reason"}),
 		late: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "polls_late_total",
 			Help: "Polls that started more than a tenth of their interval after their slot."}),
 		breakerOpen: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "breaker_opened_total",

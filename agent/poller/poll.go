@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -42,6 +43,7 @@ type memory struct {
 	sinceLabels int
 	sinceLLDP   int
 	labelsDue   bool // something suggested a change: read labels next time
+	systemDue   bool // read the system group next time (after a reboot)
 	ifNumber    int  // -1 unknown
 	uptime      uint32
 	haveUptime  bool
@@ -67,7 +69,7 @@ func (c *Config) planFor(m *memory, t *Target, full bool) plan {
 	full = full || m.polls == 0
 	return plan{
 		labels:     full || m.labelsDue || m.sinceLabels+1 >= c.LabelEvery,
-		system:     full || m.labelsDue || m.sinceLabels+1 >= c.LabelEvery,
+		system:     full || m.labelsDue || m.systemDue || m.sinceLabels+1 >= c.LabelEvery,
 		lldp:       c.LLDPEvery > 0 && (full || m.sinceLLDP+1 >= c.LLDPEvery),
 		counters32: t.Overrides.Counters32 || m.no64,
 	}
@@ -254,8 +256,8 @@ func (p *Poller) read(g *gosnmp.GoSNMP, t *Target, m *memory, s settings, full b
 				cols = append(cols, newColumn(&labelColumns[i], ifn))
 			}
 		}
-		if changed {
-			m.labelsDue = true // and the system group at the next poll
+		if changed && !pl.system {
+			m.systemDue = true // a new firmware has a new sysDescr
 		}
 	}
 	row := func(c *column, suffix string, index int, v *gosnmp.SnmpPDU) { b.row(c.def, suffix, index, v) }
@@ -315,15 +317,12 @@ func (p *Poller) remember(m *memory, pl *plan, b *builder, ifn int, vendor model
 	m.vendor = vendor
 	m.ifNumber = ifn
 	m.uptime, m.haveUptime = b.poll.Uptime, b.poll.HaveUptime
+	if pl.system {
+		m.systemDue = false
+	}
 	if pl.labels {
 		m.sinceLabels = 0
-		if !pl.system {
-			// Labels were read mid-poll after a change: the system group
-			// comes next time.
-			m.labelsDue = true
-		} else {
-			m.labelsDue = false
-		}
+		m.labelsDue = false
 		m.known = make(map[int]struct{}, len(b.poll.Interfaces))
 		for i := range b.poll.Interfaces {
 			m.known[b.poll.Interfaces[i].Index] = struct{}{}
@@ -353,6 +352,7 @@ func (p *Poller) remember(m *memory, pl *plan, b *builder, ifn int, vendor model
 func classify(err error, t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) (string, error) {
 	var pe *protocolError
 	var se *snmpError
+	var ne net.Error
 	msg := err.Error()
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -375,15 +375,20 @@ func classify(err error, t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) (s
 		return "refused", fmt.Errorf("connection refused: nothing listens on UDP port %d of %s", t.settings().port, t.Address)
 	case strings.Contains(msg, "timeout") || strings.Contains(msg, "i/o timeout"):
 		return "timeout", timeoutError(t, g, startedWithEngine)
+	case strings.Contains(msg, "not authentic"):
+		// The device's Report (wrong digest, unknown user) is not
+		// authenticated, so gosnmp cannot say which it was.
+		return "auth", fmt.Errorf("authentication failed: the device refused SNMPv3 user %q (wrong user, auth key or auth protocol?)", t.Profile.User)
 	case strings.Contains(msg, "recover:"):
 		// gosnmp recovered from a panic while decoding.
 		return "malformed", errors.New("malformed response: the decoder failed on it")
-	case errors.Is(err, gosnmp.ErrMaxRetriesExceeded):
-		return "malformed", fmt.Errorf("no valid response after retries: %s", firstLine(msg))
-	case isDecodeError(msg):
-		return "malformed", fmt.Errorf("malformed response: %s", firstLine(msg))
+	case errors.As(err, &ne) || strings.HasPrefix(msg, "marshal"):
+		// A socket error, or our own request that did not encode.
+		return "error", errors.New(firstLine(msg))
 	}
-	return "error", errors.New(firstLine(msg))
+	// Whatever else gosnmp returns is about the response it could not
+	// read (sanity checks, lengths, types).
+	return "malformed", fmt.Errorf("malformed response: %s", firstLine(msg))
 }
 
 // timeoutError words a timeout. With v2c a wrong community and a dead
@@ -402,16 +407,6 @@ func timeoutError(t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) error {
 		return errors.New("timeout (device down, or wrong v3 keys?)")
 	}
 	return errors.New("timeout (device down?)")
-}
-
-// isDecodeError recognises gosnmp's parse errors.
-func isDecodeError(msg string) bool {
-	for _, s := range []string{"unmarshal", "parse", "parsing", "truncated", "length", "invalid", "bytes:", "not enough data", "decrypt"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
 }
 
 func firstLine(s string) string {

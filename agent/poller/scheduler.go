@@ -137,9 +137,6 @@ type job struct {
 	due time.Time
 }
 
-// pollBudget is the share of its interval a poll may take: it must end
-// before the device's next slot, or that slot would be skipped.
-const pollBudget = 0.9
 
 // schedule hands due devices to the workers until ctx ends.
 func (p *Poller) schedule(ctx context.Context) {
@@ -222,9 +219,9 @@ func (p *Poller) work(ctx context.Context) {
 // run polls one device for a job and accounts for the result.
 func (p *Poller) run(ctx context.Context, d *device, t *Target, mem *memory, due time.Time, interval time.Duration) {
 	start := time.Now()
-	deadline := due.Add(time.Duration(float64(interval) * pollBudget))
-	if !start.Before(deadline) {
-		// Waited for a worker past its budget: the next slot is near.
+	if !start.Before(due.Add(interval)) {
+		// Waited for a worker until the next slot: that one is polled
+		// (or skipped) in its own right.
 		p.mu.Lock()
 		d.busy = false
 		d.skipped++
@@ -237,7 +234,9 @@ func (p *Poller) run(ctx context.Context, d *device, t *Target, mem *memory, due
 	if delay > interval/10 {
 		p.m.late.Inc()
 	}
-	pctx, cancel := context.WithDeadline(ctx, deadline)
+	// A poll may take one interval; one that takes longer makes the
+	// device's next slot skipped (overrun), never queued.
+	pctx, cancel := context.WithTimeout(ctx, interval)
 	p.m.inFlight.Inc()
 	res := p.poll(pctx, t, mem, false)
 	p.m.inFlight.Dec()
