@@ -137,7 +137,6 @@ type job struct {
 	due time.Time
 }
 
-
 // schedule hands due devices to the workers until ctx ends.
 func (p *Poller) schedule(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
