@@ -2,9 +2,7 @@ package poller
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -33,46 +31,6 @@ type Result struct {
 	BadValues     int // varbinds of the wrong type or index, dropped
 
 	gets int // Get requests among Requests
-}
-
-// memory is what the poller keeps about a device between polls: enough to
-// decide what to read and to skip work already done. Only the worker that
-// polls the device touches it (polls of one device never overlap).
-type memory struct {
-	polls       int // successful polls
-	sinceLabels int
-	sinceLLDP   int
-	labelsDue   bool // something suggested a change: read labels next time
-	systemDue   bool // read the system group next time (after a reboot)
-	ifNumber    int  // -1 unknown
-	uptime      uint32
-	haveUptime  bool
-	vendor      model.Vendor
-	known       map[int]struct{} // ifIndexes whose labels were read
-	no64        bool             // the device has no 64-bit counters
-	// rows is the row count of each non-interface column (LLDP, extras)
-	// at its last read: it trims the next read's requests.
-	rows   map[string]int
-	engine *engineState
-}
-
-func newMemory() *memory { return &memory{ifNumber: -1} }
-
-// plan is what one poll reads.
-type plan struct {
-	labels, lldp, system, counters32 bool
-}
-
-// planFor decides what to read. A full poll (the first one, PollOnce)
-// reads everything.
-func (c *Config) planFor(m *memory, t *Target, full bool) plan {
-	full = full || m.polls == 0
-	return plan{
-		labels:     full || m.labelsDue || m.sinceLabels+1 >= c.LabelEvery,
-		system:     full || m.labelsDue || m.systemDue || m.sinceLabels+1 >= c.LabelEvery,
-		lldp:       c.LLDPEvery > 0 && (full || m.sinceLLDP+1 >= c.LLDPEvery),
-		counters32: t.Overrides.Counters32 || m.no64,
-	}
 }
 
 // Non-repeaters of the first GetBulk: GetNext of the scalar objects gives
@@ -266,8 +224,9 @@ func (p *Poller) read(g *gosnmp.GoSNMP, t *Target, m *memory, s settings, full b
 	}
 	// A device without ifXTable counters: read the 32-bit ones, now and
 	// from now on.
-	if !pl.counters32 && columnRows(cols, colIfHCInOctets) == 0 && columnRows(cols, colIfOperStatus) > 0 {
-		m.no64 = true
+	m.no64 = (!pl.counters32 && columnRows(cols, colIfHCInOctets) == 0 && columnRows(cols, colIfOperStatus) > 0) ||
+		(pl.counters32 && m.no64)
+	if m.no64 && !pl.counters32 {
 		var more []*column
 		for i := range counter32Columns {
 			more = append(more, newColumn(&counter32Columns[i], ifn))
@@ -292,15 +251,6 @@ func (p *Poller) read(g *gosnmp.GoSNMP, t *Target, m *memory, s settings, full b
 	return b, nil
 }
 
-// expectRows returns the rows a non-interface column had last time, -1
-// when never read.
-func (m *memory) expectRows(oid string) int {
-	if n, ok := m.rows[oid]; ok {
-		return n
-	}
-	return -1
-}
-
 // columnRows returns the rows read from column id.
 func columnRows(cols []*column, id colID) int {
 	for _, c := range cols {
@@ -309,110 +259,4 @@ func columnRows(cols []*column, id colID) int {
 		}
 	}
 	return 0
-}
-
-// remember updates the device's memory after a successful poll.
-func (p *Poller) remember(m *memory, pl *plan, b *builder, ifn int, vendor model.Vendor) {
-	m.polls++
-	m.vendor = vendor
-	m.ifNumber = ifn
-	m.uptime, m.haveUptime = b.poll.Uptime, b.poll.HaveUptime
-	if pl.system {
-		m.systemDue = false
-	}
-	if pl.labels {
-		m.sinceLabels = 0
-		m.labelsDue = false
-		m.known = make(map[int]struct{}, len(b.poll.Interfaces))
-		for i := range b.poll.Interfaces {
-			m.known[b.poll.Interfaces[i].Index] = struct{}{}
-		}
-	} else {
-		m.sinceLabels++
-		for i := range b.poll.Interfaces {
-			if _, ok := m.known[b.poll.Interfaces[i].Index]; !ok {
-				m.labelsDue = true // a new interface: name it next time
-				break
-			}
-		}
-	}
-	switch {
-	case pl.lldp && m.polls == 1:
-		// Spread the LLDP reads between the label reads.
-		m.sinceLLDP = p.cfg.LLDPEvery / 2
-	case pl.lldp:
-		m.sinceLLDP = 0
-	default:
-		m.sinceLLDP++
-	}
-}
-
-// classify turns a poll error into a reason and a message that says what
-// to check.
-func classify(err error, t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) (string, error) {
-	var pe *protocolError
-	var se *snmpError
-	var ne net.Error
-	msg := err.Error()
-	switch {
-	case errors.Is(err, context.Canceled):
-		return "canceled", errors.New("canceled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return "deadline", errors.New("the poll did not finish within its interval (slow device? raise the interval or the timeout)")
-	case errors.As(err, &pe):
-		return "protocol", pe
-	case errors.As(err, &se):
-		return "snmp_error", se
-	case errors.Is(err, gosnmp.ErrWrongDigest):
-		return "auth", errors.New("authentication failed: wrong SNMPv3 auth key or protocol")
-	case errors.Is(err, gosnmp.ErrUnknownUsername):
-		return "auth", fmt.Errorf("authentication failed: the device knows no SNMPv3 user %q", t.Profile.User)
-	case errors.Is(err, gosnmp.ErrUnknownSecurityLevel):
-		return "auth", errors.New("authentication failed: the device refuses this SNMPv3 security level for the user")
-	case errors.Is(err, gosnmp.ErrDecryption):
-		return "auth", errors.New("decryption failed: wrong SNMPv3 privacy key or protocol")
-	case strings.Contains(msg, "connection refused"):
-		return "refused", fmt.Errorf("connection refused: nothing listens on UDP port %d of %s", t.settings().port, t.Address)
-	case strings.Contains(msg, "timeout") || strings.Contains(msg, "i/o timeout"):
-		return "timeout", timeoutError(t, g, startedWithEngine)
-	case strings.Contains(msg, "not authentic"):
-		// The device's Report (wrong digest, unknown user) is not
-		// authenticated, so gosnmp cannot say which it was.
-		return "auth", fmt.Errorf("authentication failed: the device refused SNMPv3 user %q (wrong user, auth key or auth protocol?)", t.Profile.User)
-	case strings.Contains(msg, "recover:"):
-		// gosnmp recovered from a panic while decoding.
-		return "malformed", errors.New("malformed response: the decoder failed on it")
-	case errors.As(err, &ne) || strings.HasPrefix(msg, "marshal"):
-		// A socket error, or our own request that did not encode.
-		return "error", errors.New(firstLine(msg))
-	}
-	// Whatever else gosnmp returns is about the response it could not
-	// read (sanity checks, lengths, types).
-	return "malformed", fmt.Errorf("malformed response: %s", firstLine(msg))
-}
-
-// timeoutError words a timeout. With v2c a wrong community and a dead
-// device both look like silence. With v3, an engine that answered the
-// discovery of this poll but not the request means the keys are wrong
-// (gosnmp reports a wrong privacy key as a plain timeout).
-func timeoutError(t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) error {
-	if t.Profile.Version != model.SNMPv3 {
-		return errors.New("timeout (device down or wrong community?)")
-	}
-	usp, _ := g.SecurityParameters.(*gosnmp.UsmSecurityParameters)
-	switch {
-	case !startedWithEngine && usp != nil && usp.AuthoritativeEngineID != "":
-		return errors.New("timeout (wrong v3 keys?)")
-	case startedWithEngine:
-		return errors.New("timeout (device down, or wrong v3 keys?)")
-	}
-	return errors.New("timeout (device down?)")
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
 }
