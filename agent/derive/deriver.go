@@ -33,7 +33,6 @@ type Deriver struct {
 	reachable bool
 	lastPoll  time.Time
 	lastErr   string
-	address   string
 
 	// The previous successful poll.
 	ok         bool
@@ -97,9 +96,6 @@ func (d *Deriver) Update(p Poll) Output {
 		p.Time = time.Now()
 	}
 	p.Time = p.Time.UTC()
-	if p.Address != "" {
-		d.address = p.Address
-	}
 	var out Output
 	if p.Err != nil {
 		out.Events = d.failed(&p)
@@ -338,7 +334,6 @@ func (d *Deriver) statusEvents(prev, cur *iface, p *Poll, reboot bool) []model.E
 func (d *Deriver) state() model.DeviceState {
 	s := model.DeviceState{
 		Node:        d.node,
-		Address:     d.address,
 		Reachable:   d.reachable,
 		Error:       d.lastErr,
 		SysName:     d.sys.Name,

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,7 @@ func TestPollOnce(t *testing.T) {
 				if r.Requests > 6 {
 					t.Errorf("a full poll took %d requests", r.Requests)
 				}
+				checkOnceJSON(t, st)
 			}
 		})
 	}
@@ -115,6 +117,36 @@ func TestRatesFromSimulator(t *testing.T) {
 	for _, s := range out.Samples {
 		if !s.Counter64 || s.Discontinuity || s.IntervalSeconds < 1 || s.IntervalSeconds > 2 {
 			t.Errorf("sample = %+v", s)
+		}
+	}
+}
+
+// checkOnceJSON checks the keys of the `--once -o json` form of a state.
+func checkOnceJSON(t *testing.T, st model.DeviceState) {
+	t.Helper()
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	for _, k := range []string{"node", "reachable", "sys_name", "sys_descr", "sys_object_id", "uptime_seconds", "last_poll", "interfaces"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("no %q in %s", k, b)
+		}
+	}
+	if _, err := time.Parse(time.RFC3339, m["last_poll"].(string)); err != nil {
+		t.Errorf("last_poll: %v", err)
+	}
+	for _, x := range m["interfaces"].([]any) {
+		ifc := x.(map[string]any)
+		for _, k := range []string{"index", "name", "descr", "alias", "type", "admin_status", "oper_status", "speed_bps"} {
+			if _, ok := ifc[k]; !ok {
+				t.Errorf("interface without %q: %v", k, ifc)
+			}
+		}
+		if _, ok := ifc["in_bps"]; ok {
+			t.Errorf("in_bps after one poll: %v", ifc)
 		}
 	}
 }

@@ -57,7 +57,6 @@ func IfStatusFromSNMP(v int64) IfStatus {
 // statuses, system group) with Reachable false and no rates.
 type DeviceState struct {
 	Node          string           `json:"node"`
-	Address       string           `json:"address,omitempty"`
 	Reachable     bool             `json:"reachable"`
 	Error         string           `json:"error,omitempty"` // why the last poll failed
 	SysName       string           `json:"sys_name"`
