@@ -19,6 +19,14 @@
 // A poll reads only the columns it needs, side by side in the same
 // GetBulk requests (see walk.go), the labels and the LLDP table every few
 // polls only; sessions are opened per poll (see session.go).
+//
+// Metrics (prefix unet_poller_, on the registry given): polls_total
+// {result}, poll_failures_total{reason}, timeouts_total, retries_total,
+// pdus_total{type}, varbinds_total, response_anomalies_total{kind},
+// poll_duration_seconds, schedule_delay_seconds, polls_in_flight,
+// polls_skipped_total{reason}, polls_late_total, breaker_opened_total,
+// targets, targets_unreachable, and device_misbehaviour_total{node,kind}
+// for the worst Config.MisbehaviourTopN devices only.
 package poller
 
 import (
