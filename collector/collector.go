@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -84,6 +85,9 @@ func (c *Config) Validate() error {
 	if (c.Etcd.Cert == "") != (c.Etcd.Key == "") {
 		errs = append(errs, errors.New("etcd cert and key go together"))
 	}
+	if err := c.API.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Store.Prefix == "" || c.Store.Prefix[len(c.Store.Prefix)-1] != '/' {
 		errs = append(errs, fmt.Errorf("store prefix %q must end with '/'", c.Store.Prefix))
 	}
@@ -119,7 +123,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (c *Collector, err e
 	if c.client, err = c.connectEtcd(ctx); err != nil {
 		return nil, err
 	}
-	store := desired.New(c.client, cfg.Store, log.With("component", "desired"))
+	store := desired.New(c.client, c.cfg.Store, log.With("component", "desired"))
+	// gin's debug mode prints a banner and every route at start: not for a daemon.
+	gin.SetMode(gin.ReleaseMode)
 	a, err := api.New(cfg.API, api.Dependencies{Store: store, Logger: log.With("component", "api"), Registry: c.registry})
 	if err != nil {
 		return nil, err
@@ -157,6 +163,7 @@ func (c *Collector) connectEtcd(ctx context.Context) (*clientv3.Client, error) {
 		c.etcd = srv
 		// The embedded server accepts large transactions: let bulk imports use them.
 		c.cfg.Store.MaxTxnOps = max(c.cfg.Store.MaxTxnOps, int(ecfg.MaxTxnOps))
+		c.cfg.Store.MaxTxnBytes = max(c.cfg.Store.MaxTxnBytes, int(ecfg.MaxRequestBytes)/2)
 		return srv.Client()
 	}
 	tlsCfg, err := e.tls()

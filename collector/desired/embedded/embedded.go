@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -49,9 +50,10 @@ func DefaultConfig(dir string) Config {
 
 // Server is a running embedded etcd.
 type Server struct {
-	etcd *embed.Etcd
-	log  *slog.Logger
-	cfg  Config
+	etcd      *embed.Etcd
+	log       *slog.Logger
+	cfg       Config
+	closeOnce sync.Once
 }
 
 // Start starts the server and waits until it serves clients.
@@ -127,10 +129,13 @@ func (s *Server) Client() (*clientv3.Client, error) {
 // Err reports a fatal server error (the collector stops on it).
 func (s *Server) Err() <-chan error { return s.etcd.Err() }
 
-// Close stops the server.
+// Close stops the server; later calls do nothing (etcd's own Close panics
+// when called twice, and tests stop servers that a cleanup also closes).
 func (s *Server) Close() {
-	s.etcd.Close()
-	s.log.Info("embedded etcd stopped")
+	s.closeOnce.Do(func() {
+		s.etcd.Close()
+		s.log.Info("embedded etcd stopped")
+	})
 }
 
 // zapLogger bridges etcd's zap logs to slog, keeping only warnings and
