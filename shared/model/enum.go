@@ -234,7 +234,7 @@ func ObjectKinds() []ObjectKind {
 func ParseObjectKind(s string) (ObjectKind, error) {
 	return parseEnum("kind", s, ObjectKinds(), map[string]ObjectKind{
 		"locations": ObjectLocation, "snmp_profile": ObjectSNMPProfile, "snmpprofile": ObjectSNMPProfile,
-		"snmp-profiles": ObjectSNMPProfile, "profile": ObjectSNMPProfile, "nodes": ObjectNode, "links": ObjectLink,
+		"snmp-profiles": ObjectSNMPProfile, "snmp_profiles": ObjectSNMPProfile, "profile": ObjectSNMPProfile, "nodes": ObjectNode, "links": ObjectLink,
 	})
 }
 

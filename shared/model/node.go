@@ -56,6 +56,13 @@ func (n *Node) Normalize() {
 		slices.Sort(tags)
 		n.Tags = slices.Compact(tags)
 	}
+	// Empty and absent mean the same; nil keeps store, API and files agreeing.
+	if len(n.Tags) == 0 {
+		n.Tags = nil
+	}
+	if len(n.CustomData) == 0 {
+		n.CustomData = nil
+	}
 }
 
 // Validate checks the node on its own; the store checks that the location

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -120,7 +121,7 @@ func (p *SNMPProfile) Validate() error {
 		v.add("interval", "must be between 1s and 24h")
 	}
 	if p.MaxRepetitions < 0 || p.MaxRepetitions > 1000 {
-		v.add("max_repetitions", "must be between 1 and 1000")
+		v.add("max_repetitions", "must be between 1 and 1000 (0 means the default)")
 	}
 	return v.err()
 }
@@ -163,6 +164,8 @@ func checkSecret(v *ValidationError, field, s string, minLen int) {
 		v.add(field, fmt.Sprintf("must be at least %d characters", minLen))
 	case len(s) > 256:
 		v.add(field, "is longer than 256 characters")
+	case strings.ContainsAny(s, "\x00\r\n"):
+		v.add(field, "must not contain line breaks or NUL characters")
 	}
 }
 
