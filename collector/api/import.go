@@ -30,7 +30,7 @@ func (a *API) handleImport(c *gin.Context) {
 	}
 	run := func(progress desired.Progress) (desired.ImportReport, error) {
 		if dryRun {
-			return a.dryRun(c.Request.Context(), b)
+			return a.store.CheckImport(c.Request.Context(), b)
 		}
 		return a.store.Import(c.Request.Context(), b, progress)
 	}

@@ -154,7 +154,7 @@ func TestImportDryRun(t *testing.T) {
 	// interface is not.
 	again := strings.Replace(bundleJSON, `, "community": "`+secretCommunity+`"`, "", 1)
 	rep = e.must(http.StatusOK, req{method: "POST", path: "/api/v1/import?dry_run=1", body: again}).json(t)
-	if got := fmt.Sprint(rep["created"], rep["updated"]); got != "map[] map[link:1 location:2 node:2 snmp-profile:1]" {
+	if got := fmt.Sprint(rep["created"], rep["updated"], rep["unchanged"]); got != "map[] map[] map[link:1 location:2 node:2 snmp-profile:1]" {
 		t.Errorf("dry run over the stored state: %s", got)
 	}
 	clash := `{"links": [{"a": {"node": "r2", "interface": "xe-0/0/0"}, "circuit": {"id": "c1"}}]}`
