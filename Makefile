@@ -5,7 +5,7 @@ GOFLAGS   ?=
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: all build test vet fmt-check unit fuzz bench demo clean
+.PHONY: all build deps test vet fmt-check unit fuzz bench demo clean
 
 all: build
 
@@ -15,7 +15,11 @@ build:
 # Everything CI runs: formatting, vet, unit and integration tests (real
 # embedded etcd, real HTTP, the built binaries) and the fuzz seed corpora
 # (go test runs every Fuzz* function over its testdata/fuzz corpus).
-test: fmt-check vet unit
+test: deps fmt-check vet unit
+
+# OS packages the tests and the demo need (Net-SNMP snmpd), installed when missing.
+deps:
+	./deploy/install-deps.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -41,7 +45,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 $(PKGS)
 
 # A collector on embedded etcd (later: ClickHouse, agents, the simulator).
-demo: build
+demo: deps build
 	./deploy/demo.sh
 
 clean:

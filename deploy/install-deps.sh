@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the OS packages that the tests and the demo need, when missing:
+#   snmpd  Net-SNMP's agent, an independent SNMPv3 peer for the poller's tests
+# Fails loudly when one cannot be installed: tests must not skip for lack of it.
+set -euo pipefail
+
+need=()
+command -v snmpd >/dev/null 2>&1 || [ -x /usr/sbin/snmpd ] || need+=(snmpd)
+
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing packages: ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}" >&2
+	exit 1
+fi
+echo "installing ${need[*]} from the OS package archive..."
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# The package starts a system snmpd on UDP 161; the tests run their own on
+# free ports, and the simulator may want 161 on 127.x addresses.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now snmpd >/dev/null 2>&1 || true; fi
+pkill -x snmpd 2>/dev/null || true
+echo "installed ${need[*]}"
