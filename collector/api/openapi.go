@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"maps"
 )
 
 // obj is a JSON object of the OpenAPI document.
@@ -11,6 +12,9 @@ type obj = map[string]any
 // come from the model, so the document cannot drift from what is accepted;
 // a test checks that the paths match the router's.
 func openAPIDocument() ([]byte, error) {
+	paths, schemas := openAPIPaths(), openAPISchemas()
+	maps.Copy(paths, agentOpenAPIPaths())
+	maps.Copy(schemas, agentOpenAPISchemas())
 	doc := obj{
 		"openapi": "3.0.3",
 		"info": obj{
@@ -18,11 +22,12 @@ func openAPIDocument() ([]byte, error) {
 			"version": "1",
 			"description": "Desired state of the network (locations, SNMP profiles, nodes, links), bulk import and export. " +
 				"Writes are compare-and-swap on the object's revision (ETag / If-Match). Errors are " +
-				`{"error":{"code","message","details"}}. SNMP secrets are write-only.`,
+				`{"error":{"code","message","details"}}. SNMP secrets are write-only, except on the agent channel ` +
+				`(GET /api/v1/agent/inventory), the one answer that carries them.`,
 		},
 		"servers":    []obj{{"url": "/"}},
-		"paths":      openAPIPaths(),
-		"components": obj{"schemas": openAPISchemas(), "parameters": openAPIParameters(), "responses": openAPIResponses()},
+		"paths":      paths,
+		"components": obj{"schemas": schemas, "parameters": openAPIParameters(), "responses": openAPIResponses()},
 	}
 	return json.MarshalIndent(doc, "", "  ")
 }

@@ -26,4 +26,5 @@ func (a *API) routes() {
 	a.links().register(g)
 	g.POST("/import", a.handleImport)
 	g.GET("/export", a.handleExport)
+	g.GET("/agent/inventory", a.handleAgentInventory) // the agent channel: carries SNMP secrets (agent.go)
 }
