@@ -1,0 +1,290 @@
+// Package agent wires the μNet agent: it reads its inventory (the pollable
+// nodes of its sites and their SNMP profiles) from the collector's agent
+// channel, keeps it on disk for when the collector is away, polls the nodes
+// with agent/poller, derives their state with agent/derive (one Deriver per
+// node), logs the events, and serves /metrics, /healthz and /readyz.
+//
+//	a, err := agent.New(cfg, agent.Dependencies{Logger: log, Registry: reg})
+//	err = a.Run(ctx)             // until ctx ends
+//	states, err := a.Once(ctx)   // or: poll every node twice, return the states
+//
+// The inventory is read again every Config.InventoryRefresh; a failed read
+// keeps the last one. At start, when the collector cannot be reached, the
+// agent starts from the inventory cached in Config.DataDir (inventory.json,
+// mode 0600: it holds SNMP secrets); with neither, it stops with an error.
+// Which nodes are pollable is the collector's call (see the agent channel
+// in collector/api/agent.go).
+//
+// Metrics (prefix unet_agent_, besides the poller's unet_poller_):
+// inventory_fetches_total{result}, inventory_revision, inventory_nodes,
+// inventory_from_cache, inventory_last_success_timestamp_seconds,
+// events_total{kind}, devices, devices_reachable.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/unet-project/unet/agent/poller"
+	"github.com/unet-project/unet/internal/logging"
+	"github.com/unet-project/unet/shared/apiclient"
+)
+
+// Config of the agent. YAML keys are the file format; every key is also an
+// UNET_* environment variable (see internal/config).
+type Config struct {
+	// Collector is the collector's URL (http://host:port).
+	Collector string `yaml:"collector"`
+	// Sites are the names of the sites (locations of kind site) whose nodes
+	// this agent polls.
+	Sites []string `yaml:"sites"`
+	// DataDir holds the cached inventory.
+	DataDir string `yaml:"data-dir"`
+	// Name identifies the agent to the collector and in logs. Default: the
+	// host name.
+	Name string `yaml:"name"`
+	// Listen is the address of /metrics, /healthz and /readyz; empty
+	// serves none. Not used by Once.
+	Listen string `yaml:"listen"`
+	// InventoryRefresh is how often the inventory is read again.
+	InventoryRefresh time.Duration `yaml:"inventory-refresh"`
+	// InventoryTimeout bounds one read of the inventory.
+	InventoryTimeout time.Duration `yaml:"inventory-timeout"`
+	// OnceWait is Once's pause between its two polls: rates need two.
+	OnceWait time.Duration `yaml:"once-wait"`
+	// ShutdownTimeout bounds the stop of the HTTP server.
+	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
+	// Poller configures the polling engine (workers, breaker, extra OIDs).
+	Poller poller.Config `yaml:"poller"`
+	// Log is for main, which builds the logger (Dependencies.Logger).
+	Log logging.Config `yaml:"log"`
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:          "/var/lib/unet-agent",
+		Listen:           "127.0.0.1:9180",
+		InventoryRefresh: 30 * time.Second,
+		InventoryTimeout: 10 * time.Second,
+		OnceWait:         2 * time.Second,
+		ShutdownTimeout:  5 * time.Second,
+		Poller:           poller.DefaultConfig(),
+		Log:              logging.DefaultConfig(),
+	}
+}
+
+// namePattern is what an agent name looks like: it goes into headers and
+// log lines as it is.
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// Validate refuses a configuration the agent cannot work with, naming every
+// problem at once. The poller's settings are checked by New.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Collector == "" {
+		errs = append(errs, errors.New("collector is required: the collector's URL, e.g. http://127.0.0.1:8080"))
+	} else if _, err := apiclient.New(c.Collector); err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Sites) == 0 {
+		errs = append(errs, errors.New("at least one site is required"))
+	}
+	for _, s := range c.Sites {
+		if s == "" {
+			errs = append(errs, errors.New("a site name is empty"))
+		}
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir is required: the inventory is cached there"))
+	}
+	if c.Name != "" && !namePattern.MatchString(c.Name) {
+		errs = append(errs, fmt.Errorf("name %q may only hold letters, digits, '.', '_' and '-' (at most 128)", c.Name))
+	}
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"inventory-refresh", c.InventoryRefresh}, {"inventory-timeout", c.InventoryTimeout},
+		{"once-wait", c.OnceWait}, {"shutdown-timeout", c.ShutdownTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive (got %s)", d.name, d.v))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Dependencies are what the agent needs from its surroundings.
+type Dependencies struct {
+	// Logger for everything the agent and its poller log (never secrets).
+	// Nil discards.
+	Logger *slog.Logger
+	// Registry receives the agent's and the poller's metrics and is what
+	// /metrics serves. Nil: a private one.
+	Registry *prometheus.Registry
+}
+
+// Agent polls the nodes of its sites.
+type Agent struct {
+	cfg       Config
+	log       *slog.Logger
+	reg       *prometheus.Registry
+	client    *apiclient.Client
+	poller    *poller.Poller
+	m         *metrics
+	cachePath string
+
+	mu      sync.Mutex
+	inv     *apiclient.Inventory // the inventory in use, nil before the first
+	source  string               // where inv came from: "collector" or "cache"
+	devices map[string]*device   // by node, for the scheduled polls
+	polling bool                 // the poller runs (readiness)
+	started bool                 // Run or Once was called
+	addr    string               // where the HTTP server listens
+	ready   chan struct{}        // closed once Run polls
+}
+
+// New builds an agent; nothing runs before Run or Once.
+func New(cfg Config, deps Dependencies) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid agent configuration: %w", err)
+	}
+	if cfg.Name == "" {
+		cfg.Name = defaultName()
+	}
+	cfg.Sites = dedupe(cfg.Sites)
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := deps.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	client, err := apiclient.New(cfg.Collector, apiclient.WithUserAgent("unet-agent/1 ("+cfg.Name+")"))
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{
+		cfg: cfg, log: log, reg: reg, client: client,
+		cachePath: cachePath(cfg.DataDir),
+		devices:   map[string]*device{},
+		ready:     make(chan struct{}),
+	}
+	if a.m, err = newMetrics(reg, a); err != nil {
+		return nil, fmt.Errorf("registering the agent's metrics: %w", err)
+	}
+	a.poller, err = poller.New(cfg.Poller, poller.Dependencies{
+		Logger: log.With("component", "poller"), Registry: reg, Sink: a.handleResult,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// defaultName is the host name, or "unet-agent" when it has none that fits.
+func defaultName() string {
+	if h, err := os.Hostname(); err == nil && namePattern.MatchString(h) {
+		return h
+	}
+	return "unet-agent"
+}
+
+// dedupe drops repeated names, keeping the first order.
+func dedupe(names []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Name is the agent's name (the host name unless configured).
+func (a *Agent) Name() string { return a.cfg.Name }
+
+// start claims the agent for one Run or Once.
+func (a *Agent) start() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.started {
+		return errors.New("agent already started: Run and Once may be called once")
+	}
+	a.started = true
+	return nil
+}
+
+// Run polls until ctx ends: it binds the listener, gets the inventory (from
+// the collector, else from the cache), polls, and reads the inventory again
+// every InventoryRefresh. A clean stop returns nil.
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.start(); err != nil {
+		return err
+	}
+	srv, err := a.serveHTTP()
+	if err != nil {
+		return err
+	}
+	defer a.stopHTTP(srv)
+
+	inv, source, err := a.initialInventory(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: a clean stop all the same
+		}
+		return err
+	}
+	a.apply(inv, source)
+	if err := a.poller.Start(ctx); err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.polling = true
+	a.mu.Unlock()
+	close(a.ready)
+	a.log.Info("agent polling", "agent", a.cfg.Name, "sites", a.cfg.Sites, "nodes", len(inv.Nodes),
+		"inventory_revision", inv.Revision, "inventory_source", source, "listen", a.Addr())
+
+	t := time.NewTicker(a.cfg.InventoryRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			a.log.Info("agent stopping")
+			a.poller.Stop()
+			a.mu.Lock()
+			a.polling = false
+			a.mu.Unlock()
+			return nil
+		case <-t.C:
+			a.refresh(ctx)
+		}
+	}
+}
+
+// Ready is closed once Run polls (tests and main wait on it).
+func (a *Agent) Ready() <-chan struct{} { return a.ready }
+
+// Addr is where the HTTP server listens, "" when it does not (yet).
+func (a *Agent) Addr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.addr
+}
