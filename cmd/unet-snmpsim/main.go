@@ -128,7 +128,7 @@ Secrets can come from the environment instead of flags: ` + envCommunity + `,
 	f.StringVar(&o.v3PrivProto, "v3-priv-proto", o.v3PrivProto, "SNMPv3 privacy: aes (AES-128)")
 	f.StringVar(&o.v3PrivKey, "v3-priv-key", "", "SNMPv3 privacy pass phrase (env "+envPrivKey+")")
 	f.StringVar(&o.snmprec, "snmprec", "", "replay this .snmprec recording on every device instead of generating")
-	f.StringVar(&o.csv, "csv", "", "write the inventory CSV for `unetctl import` to this file (- for stdout)")
+	f.StringVar(&o.csv, "csv", "", "write the inventory CSV for unetctl import to this `FILE` (- for stdout)")
 	f.StringVar(&o.csvVersion, "csv-snmp-version", o.csvVersion, "SNMP profile the CSV gives the nodes: 2c, or 3 (needs --v3-user)")
 	f.StringVar(&o.site, "site", o.site, "site of the nodes in the CSV (also sysLocation)")
 	f.StringVar(&o.region, "region", o.region, "region holding the site in the CSV")
