@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -84,12 +85,20 @@ func (a *Agent) initialInventory(ctx context.Context) (*apiclient.Inventory, str
 func (a *Agent) refresh(ctx context.Context) {
 	inv, err := a.fetch(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
-			a.mu.Lock()
-			rev := a.inv.Revision
-			a.mu.Unlock()
-			a.log.Warn("cannot refresh the inventory: polling on with the last one", "error", err, "inventory_revision", rev)
+		if ctx.Err() != nil {
+			return
 		}
+		a.mu.Lock()
+		rev := a.inv.Revision
+		a.mu.Unlock()
+		// The collector away is what the cache is for; the collector
+		// refusing the sites is a configuration to fix.
+		level := slog.LevelWarn
+		var apiErr *apiclient.Error
+		if errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 {
+			level = slog.LevelError
+		}
+		a.log.Log(ctx, level, "cannot refresh the inventory: polling on with the last one", "error", err, "inventory_revision", rev)
 		return
 	}
 	a.mu.Lock()

@@ -200,3 +200,28 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("no listen: %v", err)
 	}
 }
+
+// TestRefreshRefused: once running, a collector that refuses the sites
+// (here: the site was deleted) is logged as an error and the agent polls on
+// with the inventory it has, rather than dropping every node.
+func TestRefreshRefused(t *testing.T) {
+	t.Parallel()
+	c := startCollector(t)
+	sim := startSim(t, "127.21.4.1", 1, nil)
+	seed(t, c, sim, seedOptions{site: "fra1", interval: time.Second})
+	cfg := testConfig(t, c, "fra1")
+	cfg.InventoryRefresh = 200 * time.Millisecond
+	a, reg, logs := newAgent(t, cfg)
+	run(t, a)
+	if err := c.client.DeleteLocation(context.Background(), "fra1", true, 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the refusal logged as an error", func() bool {
+		return strings.Contains(logs.String(), `"level":"ERROR","msg":"cannot refresh the inventory`)
+	})
+	n := metricValue(t, reg, "unet_poller_polls_total", nil)
+	eventually(t, "polls go on", func() bool { return metricValue(t, reg, "unet_poller_polls_total", nil) > n })
+	if len(a.States()) != 1 {
+		t.Errorf("states %+v", a.States())
+	}
+}
