@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# make demo: start a μNet collector on embedded etcd in .run/demo and show
-# where to look. Ctrl-C stops everything.
+# make demo: a collector on embedded etcd, a simulator of 1,000 SNMP devices
+# (imported into the collector) and an agent polling them, all on loopback,
+# with data and logs in .run/demo. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUN=.run/demo
 PORT=${UNET_DEMO_PORT:-8080}
+SNMP_PORT=${UNET_DEMO_SNMP_PORT:-161}
+DEVICES=${UNET_DEMO_DEVICES:-1000}
+SITE=sim-site
 mkdir -p "$RUN"
 export UNET_SERVER="http://127.0.0.1:$PORT"
 
@@ -20,37 +24,65 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-./bin/unet-collector --data-dir "$RUN/collector" --listen "127.0.0.1:$PORT" --log-format text \
-	>"$RUN/collector.log" 2>&1 &
-pids+=($!)
+# start NAME LOG CMD...: run CMD in the background, its output in LOG.
+start() {
+	local name=$1 log=$2
+	shift 2
+	"$@" >"$log" 2>&1 &
+	pids+=($!)
+	echo "started $name (pid $!, log $log)"
+}
 
-for _ in $(seq 1 100); do
-	curl -sf "$UNET_SERVER/healthz" >/dev/null 2>&1 && break
-	if ! kill -0 "${pids[0]}" 2>/dev/null; then
-		echo "the collector did not start; its log:" >&2
-		cat "$RUN/collector.log" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
+# wait_for WHAT PID CHECK...: wait until CHECK succeeds, or fail with the log.
+wait_for() {
+	local what=$1 pid=$2 log=$3
+	shift 3
+	for _ in $(seq 1 300); do
+		"$@" >/dev/null 2>&1 && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "$what did not start; its log:" >&2
+			cat "$log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	echo "$what not ready after 30 s; its log:" >&2
+	cat "$log" >&2
+	exit 1
+}
+
+start collector "$RUN/collector.log" \
+	./bin/unet-collector --data-dir "$RUN/collector" --listen "127.0.0.1:$PORT" --log-format text
+wait_for "the collector" "${pids[-1]}" "$RUN/collector.log" curl -sf "$UNET_SERVER/readyz"
+
+rm -f "$RUN/devices.csv"
+start "simulator ($DEVICES devices on 127.1.0.1…, UDP $SNMP_PORT)" "$RUN/snmpsim.log" \
+	./bin/unet-snmpsim --devices "$DEVICES" --base 127.1.0.1 --port "$SNMP_PORT" --site "$SITE" \
+	--csv "$RUN/devices.csv" --flap-every 10m --log-format text
+wait_for "the simulator" "${pids[-1]}" "$RUN/snmpsim.log" test -s "$RUN/devices.csv"
+./bin/unetctl import "$RUN/devices.csv"
+
+start agent "$RUN/agent-1.log" \
+	./bin/unet-agent --collector "$UNET_SERVER" --site "$SITE" --data-dir "$RUN/agent-1" \
+	--name agent-1 --listen 127.0.0.1:9181 --log-format text
+wait_for "the agent" "${pids[-1]}" "$RUN/agent-1.log" curl -sf http://127.0.0.1:9181/healthz
 
 cat <<MSG
 
-μNet demo is running.
+μNet demo is running: $DEVICES simulated devices in site $SITE, polled by agent-1.
 
   API          $UNET_SERVER/api/v1/nodes
   OpenAPI      $UNET_SERVER/api/v1/openapi.json
-  metrics      $UNET_SERVER/metrics
-  logs         $RUN/collector.log
+  metrics      $UNET_SERVER/metrics (collector)   http://127.0.0.1:9181/metrics (agent)
+  logs         $RUN/*.log
 
 Try, in another terminal (export UNET_SERVER=$UNET_SERVER):
 
-  ./bin/unetctl location add eu --kind region
-  ./bin/unetctl location add par1 --kind site --parent eu
-  ./bin/unetctl snmp-profile add lab --version 2c --community public
-  ./bin/unetctl node add r1 --location par1 --vendor cisco --role router --mgmt-address 127.1.0.1 --snmp-profile lab --lifecycle live
-  ./bin/unetctl node list
+  ./bin/unetctl node list --location $SITE --limit 10
+  ./bin/unetctl node show sim-00001 -o yaml
   ./bin/unetctl location tree
+  ./bin/unet-agent --collector \$UNET_SERVER --site $SITE --data-dir /tmp/unet-once --once -o json | head -50
+  grep -c 'interface' $RUN/agent-1.log        # events the agent derived (flaps every 10 min)
 
 Ctrl-C stops it all.
 MSG
