@@ -15,44 +15,44 @@ import (
 type Config struct {
 	// Workers is the global concurrency limit: polls in flight at once,
 	// whatever the number of devices. Default 64.
-	Workers int
+	Workers int `yaml:"workers"`
 	// LabelEvery: the label columns (ifDescr, ifName, ifAlias, ifType,
 	// ifSpeed, ifHighSpeed) and the system group are read every LabelEvery
 	// polls, and whenever ifNumber or sysUpTime suggest a change, or an
 	// unknown ifIndex shows up. Counters and statuses are read every poll.
 	// Default 10; 1 reads them every time.
-	LabelEvery int
+	LabelEvery int `yaml:"label-every"`
 	// LLDPEvery: the LLDP remote table is read every LLDPEvery polls.
 	// Default 10; negative never reads it.
-	LLDPEvery int
+	LLDPEvery int `yaml:"lldp-every"`
 	// BreakerFailures is the number of consecutive failed polls after which
 	// a device is reported unreachable and polled less often. Default 3.
-	BreakerFailures int
+	BreakerFailures int `yaml:"breaker-failures"`
 	// BreakerBackoff is the first pause of an open breaker, doubled at each
 	// further failure up to BreakerMaxBackoff. Default: twice the device's
 	// interval, and 30 minutes (never less than the interval).
-	BreakerBackoff    time.Duration
-	BreakerMaxBackoff time.Duration
+	BreakerBackoff    time.Duration `yaml:"breaker-backoff"`
+	BreakerMaxBackoff time.Duration `yaml:"breaker-max-backoff"`
 	// MisbehaviourTopN bounds the per-device misbehaviour metrics to the N
 	// devices with the most incidents within MisbehaviourWindow, so that
 	// label cardinality stays small with 10,000 devices. Default 20 and 1h.
-	MisbehaviourTopN   int
-	MisbehaviourWindow time.Duration
+	MisbehaviourTopN   int           `yaml:"misbehaviour-top-n"`
+	MisbehaviourWindow time.Duration `yaml:"misbehaviour-window"`
 	// ExtraOIDs adds OIDs to the vendor profiles, by profile name
 	// ("cisco", "juniper", "arista", "generic"), or to all with "all".
 	// Their values land in DeviceState.Extra.
-	ExtraOIDs map[string][]OIDSpec
+	ExtraOIDs map[string][]OIDSpec `yaml:"extra-oids"`
 }
 
 // OIDSpec is an extra OID to read at every poll.
 type OIDSpec struct {
 	// Name is the key in DeviceState.Extra (columns add ".index").
-	Name string
+	Name string `yaml:"name"`
 	// OID, dotted: a scalar instance ending in .0 (1.3.6.1.4.1.2021.10.1.3.1
 	// is not one: make it a column), or a column (Column true) whose every
 	// row is read.
-	OID    string
-	Column bool
+	OID    string `yaml:"oid"`
+	Column bool   `yaml:"column"`
 }
 
 // DefaultConfig returns the defaults.

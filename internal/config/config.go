@@ -74,6 +74,9 @@ func walk(v reflect.Value, prefix string, fn func(string, reflect.Value) error) 
 		}
 		name := prefix + "_" + strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(tag))
 		fv := v.Field(i)
+		if fv.Kind() == reflect.Map {
+			continue // maps are set in the YAML file only
+		}
 		if fv.Kind() == reflect.Struct && fv.Type() != durationType {
 			if err := walk(fv, name, fn); err != nil {
 				return err
