@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"iter"
@@ -185,4 +186,52 @@ func withFlagHints(cmd *cobra.Command, err error, aliases map[string]string) err
 func firstPart(field string) string {
 	first, _, _ := strings.Cut(field, ".")
 	return first
+}
+
+// The commands that every kind has the same way. Each kind fills in a
+// cobra.Command with what is its own (Use, Short, Args, completion) and
+// says how to reach the API; the builder adds the rest.
+
+// showCommand makes cmd `KIND show`: get one object and print it.
+func showCommand[T any](a *app, cmd *cobra.Command, get func(context.Context, *apiclient.Client, string) (T, error), cols func() []column[T]) *cobra.Command {
+	cmd.Aliases = []string{"get"}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := a.context(cmd, false)
+		defer cancel()
+		item, err := get(ctx, c, args[0])
+		if err != nil {
+			return err
+		}
+		return printOne(a, item, cols())
+	}
+	return cmd
+}
+
+// deleteCommand makes cmd `KIND delete NAME`: confirm, delete, say so.
+// cascadeHelp is the help of --cascade; "" for a kind that never cascades.
+func (a *app) deleteCommand(cmd *cobra.Command, kind, cascadeHelp string, del func(ctx context.Context, c *apiclient.Client, name string, cascade bool) error) *cobra.Command {
+	var d deleteFlags
+	cmd.Aliases = []string{"rm"}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		what := kind + " " + args[0]
+		if err := a.confirmDelete(what, d); err != nil {
+			return err
+		}
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := a.context(cmd, false)
+		defer cancel()
+		if err := del(ctx, c, args[0], d.cascade); err != nil {
+			return err
+		}
+		return a.printDeleted(what)
+	}
+	d.register(cmd, cascadeHelp)
+	return cmd
 }

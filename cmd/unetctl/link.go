@@ -112,26 +112,12 @@ func (a *app) linkListCommand() *cobra.Command {
 }
 
 func (a *app) linkShowCommand() *cobra.Command {
-	return &cobra.Command{
+	return showCommand(a, &cobra.Command{
 		Use:               "show ID|NODE:IFNAME",
 		Short:             "Show a link, by id or by one of its ends",
-		Aliases:           []string{"get"},
 		Args:              oneArg("ID"),
 		ValidArgsFunction: firstArg(a.completeLinks()),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			l, err := findLink(ctx, c, args[0])
-			if err != nil {
-				return err
-			}
-			return printOne(a, l, linkColumns())
-		},
-	}
+	}, findLink, linkColumns)
 }
 
 func (a *app) linkDeleteCommand() *cobra.Command {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"iter"
@@ -139,54 +140,29 @@ func (a *app) locationListCommand() *cobra.Command {
 }
 
 func (a *app) locationShowCommand() *cobra.Command {
-	return &cobra.Command{
+	return showCommand(a, &cobra.Command{
 		Use:               "show NAME",
 		Short:             "Show a location",
-		Aliases:           []string{"get"},
 		Args:              oneArg("NAME"),
 		ValidArgsFunction: firstArg(a.completeLocations()),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			l, err := c.GetLocation(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return printOne(a, l, locationColumns())
-		},
-	}
+	}, func(ctx context.Context, c *apiclient.Client, name string) (model.Location, error) {
+		return c.GetLocation(ctx, name)
+	}, locationColumns)
 }
 
 func (a *app) locationDeleteCommand() *cobra.Command {
-	var d deleteFlags
-	cmd := &cobra.Command{
+	return a.deleteCommand(&cobra.Command{
 		Use:               "delete NAME [--cascade] [--yes]",
 		Short:             "Delete a location",
-		Aliases:           []string{"rm"},
 		Args:              oneArg("NAME"),
 		ValidArgsFunction: firstArg(a.completeLocations()),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.confirmDelete("location "+args[0], d); err != nil {
-				return err
+	}, "location", "also delete the child locations and their nodes (without it, a location in use is not deleted)",
+		func(ctx context.Context, c *apiclient.Client, name string, cascade bool) error {
+			if err := c.DeleteLocation(ctx, name, cascade, 0); err != nil {
+				return cascadeHint(err, "what is in it", cascade)
 			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			if err := c.DeleteLocation(ctx, args[0], d.cascade, 0); err != nil {
-				return cascadeHint(err, "what is in it", d.cascade)
-			}
-			return a.printDeleted("location " + args[0])
-		},
-	}
-	d.register(cmd, "also delete the child locations and their nodes (without it, a location in use is not deleted)")
-	return cmd
+			return nil
+		})
 }
 
 func (a *app) locationTreeCommand() *cobra.Command {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -222,54 +223,29 @@ func (a *app) nodeListCommand() *cobra.Command {
 }
 
 func (a *app) nodeShowCommand() *cobra.Command {
-	return &cobra.Command{
+	return showCommand(a, &cobra.Command{
 		Use:               "show NAME",
 		Short:             "Show a node",
-		Aliases:           []string{"get"},
 		Args:              oneArg("NAME"),
 		ValidArgsFunction: firstArg(a.completeNodes()),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			n, err := c.GetNode(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return printOne(a, n, nodeColumns())
-		},
-	}
+	}, func(ctx context.Context, c *apiclient.Client, name string) (model.Node, error) {
+		return c.GetNode(ctx, name)
+	}, nodeColumns)
 }
 
 func (a *app) nodeDeleteCommand() *cobra.Command {
-	var d deleteFlags
-	cmd := &cobra.Command{
+	return a.deleteCommand(&cobra.Command{
 		Use:               "delete NAME [--cascade] [--yes]",
 		Short:             "Delete a node",
-		Aliases:           []string{"rm"},
 		Args:              oneArg("NAME"),
 		ValidArgsFunction: firstArg(a.completeNodes()),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.confirmDelete("node "+args[0], d); err != nil {
-				return err
+	}, "node", "also delete the node's links (without it, a node with links is not deleted)",
+		func(ctx context.Context, c *apiclient.Client, name string, cascade bool) error {
+			if err := c.DeleteNode(ctx, name, cascade, 0); err != nil {
+				return cascadeHint(err, "its links", cascade)
 			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			if err := c.DeleteNode(ctx, args[0], d.cascade, 0); err != nil {
-				return cascadeHint(err, "its links", d.cascade)
-			}
-			return a.printDeleted("node " + args[0])
-		},
-	}
-	d.register(cmd, "also delete the node's links (without it, a node with links is not deleted)")
-	return cmd
+			return nil
+		})
 }
 
 // cascadeHint tells how to delete an object that is still in use, unless

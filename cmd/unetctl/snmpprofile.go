@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"iter"
 	"strconv"
 	"strings"
@@ -209,54 +210,26 @@ func (a *app) snmpProfileListCommand() *cobra.Command {
 }
 
 func (a *app) snmpProfileShowCommand() *cobra.Command {
-	return &cobra.Command{
+	return showCommand(a, &cobra.Command{
 		Use:               "show NAME",
 		Short:             "Show an SNMP profile (which secrets are set, never their values)",
-		Aliases:           []string{"get"},
 		Args:              oneArg("NAME"),
 		ValidArgsFunction: firstArg(a.completeSNMPProfiles()),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			p, err := c.GetSNMPProfile(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return printOne(a, p, profileColumns())
-		},
-	}
+	}, func(ctx context.Context, c *apiclient.Client, name string) (model.SNMPProfile, error) {
+		return c.GetSNMPProfile(ctx, name)
+	}, profileColumns)
 }
 
 func (a *app) snmpProfileDeleteCommand() *cobra.Command {
-	var d deleteFlags
-	cmd := &cobra.Command{
+	// No --cascade: deleting the nodes with their profile is never what anyone means.
+	return a.deleteCommand(&cobra.Command{
 		Use:               "delete NAME [--yes]",
 		Short:             "Delete an SNMP profile (refused while nodes use it)",
-		Aliases:           []string{"rm"},
 		Args:              oneArg("NAME"),
 		ValidArgsFunction: firstArg(a.completeSNMPProfiles()),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.confirmDelete("snmp-profile "+args[0], d); err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			if err := c.DeleteSNMPProfile(ctx, args[0], 0); err != nil {
-				return err
-			}
-			return a.printDeleted("snmp-profile " + args[0])
-		},
-	}
-	d.register(cmd, "") // profiles never cascade: deleting nodes with them is never what anyone means
-	return cmd
+	}, "snmp-profile", "", func(ctx context.Context, c *apiclient.Client, name string, _ bool) error {
+		return c.DeleteSNMPProfile(ctx, name, 0)
+	})
 }
 
 // shortDuration drops the zero units Go writes: 1m0s → 1m, 1h0m0s → 1h.
