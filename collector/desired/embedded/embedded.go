@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -43,7 +45,7 @@ func DefaultConfig(dir string) Config {
 		ClientURL:       "http://127.0.0.1:2379",
 		PeerURL:         "http://127.0.0.1:2380",
 		MaxTxnOps:       8192,
-		MaxRequestBytes: 16 << 20,
+		MaxRequestBytes: 10 << 20, // etcd warns above 10 MiB
 		StartTimeout:    60 * time.Second,
 	}
 }
@@ -54,6 +56,9 @@ type Server struct {
 	log       *slog.Logger
 	cfg       Config
 	closeOnce sync.Once
+	// closing quiets etcd's logs while it stops: it reports every closed
+	// listener as an error, which would alarm whoever reads the logs.
+	closing *atomic.Bool
 }
 
 // Start starts the server and waits until it serves clients.
@@ -69,13 +74,21 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded etcd: peer URL %q: %w", cfg.PeerURL, err)
 	}
+	// etcd wants its data private (it holds SNMP secrets too).
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	}
+	if err := os.Chmod(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	}
 	ec := embed.NewConfig()
 	ec.Dir = cfg.Dir
 	ec.Name = "unet"
 	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{*curl}, []url.URL{*curl}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{*purl}, []url.URL{*purl}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
-	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger(log))
+	closing := new(atomic.Bool)
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zapLogger(log, closing))
 	// Desired state is small; keep the default backend quota but compact
 	// history automatically so watches from old revisions resync.
 	ec.AutoCompactionMode = "periodic"
@@ -110,7 +123,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, ctx.Err()
 	}
 	log.Info("embedded etcd ready", "dir", cfg.Dir, "client_url", cfg.ClientURL)
-	return &Server{etcd: e, log: log, cfg: cfg}, nil
+	return &Server{etcd: e, log: log, cfg: cfg, closing: closing}, nil
 }
 
 // Endpoints are the client URLs to give an etcd client.
@@ -133,6 +146,7 @@ func (s *Server) Err() <-chan error { return s.etcd.Err() }
 // when called twice, and tests stop servers that a cleanup also closes).
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		s.closing.Store(true)
 		s.etcd.Close()
 		s.log.Info("embedded etcd stopped")
 	})
@@ -140,21 +154,22 @@ func (s *Server) Close() {
 
 // zapLogger bridges etcd's zap logs to slog, keeping only warnings and
 // errors: etcd logs dozens of lines per start at info level.
-func zapLogger(log *slog.Logger) *zap.Logger {
-	return zap.New(&slogCore{log: log.With("component", "etcd")})
+func zapLogger(log *slog.Logger, closing *atomic.Bool) *zap.Logger {
+	return zap.New(&slogCore{log: log, closing: closing})
 }
 
 // slogCore is a zapcore.Core that forwards entries at warn level and above
 // to an slog logger.
 type slogCore struct {
-	log    *slog.Logger
-	fields []zapcore.Field
+	log     *slog.Logger
+	closing *atomic.Bool
+	fields  []zapcore.Field
 }
 
-func (c *slogCore) Enabled(l zapcore.Level) bool { return l >= zapcore.WarnLevel }
+func (c *slogCore) Enabled(l zapcore.Level) bool { return l >= zapcore.WarnLevel && !c.closing.Load() }
 
 func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
-	return &slogCore{log: c.log, fields: append(append([]zapcore.Field(nil), c.fields...), fields...)}
+	return &slogCore{log: c.log, closing: c.closing, fields: append(append([]zapcore.Field(nil), c.fields...), fields...)}
 }
 
 func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
