@@ -332,6 +332,31 @@ func (r *reader) resolve(kind model.ObjectKind, ref string) (*mvccpb.KeyValue, e
 	return nil, notFoundf("%s %q does not exist", kind, ref)
 }
 
+// getObject reads the object of kind that ref names, at the current revision.
+func getObject[T any](ctx context.Context, s *Store, kind model.ObjectKind, ref string) (T, error) {
+	kv, err := s.newReader(ctx, 0).resolve(kind, ref)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return decode[T](kv)
+}
+
+// resolveAt reads the object of kind that ref names, refusing it unless it
+// is at revision want (0: any revision).
+func resolveAt[T any](r *reader, kind model.ObjectKind, ref string, want int64) (*mvccpb.KeyValue, T, error) {
+	kv, err := r.resolve(kind, ref)
+	if err != nil {
+		var zero T
+		return nil, zero, err
+	}
+	old, err := decode[T](kv)
+	if err != nil {
+		return nil, old, err
+	}
+	return kv, old, checkRevision(kind, objName(&old), kv.ModRevision, want)
+}
+
 // decode reads a stored object and sets its revision.
 func decode[T any](kv *mvccpb.KeyValue) (T, error) {
 	var v T

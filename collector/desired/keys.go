@@ -135,6 +135,22 @@ func metaOf(obj any) *model.Meta {
 	panic(fmt.Sprintf("desired: no Meta in %T", obj))
 }
 
+// objName is the name a model object (a pointer) is stored under; a link's
+// is its id.
+func objName(obj any) string {
+	switch x := obj.(type) {
+	case *model.Location:
+		return x.Name
+	case *model.SNMPProfile:
+		return x.Name
+	case *model.Node:
+		return x.Name
+	case *model.Link:
+		return x.ID
+	}
+	panic(fmt.Sprintf("desired: no name in %T", obj))
+}
+
 // encode is the stored form of an object (a pointer to it): its JSON
 // without the revision, which etcd keeps as the key's mod revision.
 func encode(obj any) ([]byte, error) {

@@ -114,11 +114,7 @@ func describeLink(l *model.Link) string {
 
 // GetLink returns the link with this id.
 func (s *Store) GetLink(ctx context.Context, id string) (model.Link, error) {
-	kv, err := s.newReader(ctx, 0).resolve(model.ObjectLink, id)
-	if err != nil {
-		return model.Link{}, err
-	}
-	return decode[model.Link](kv)
+	return getObject[model.Link](ctx, s, model.ObjectLink, id)
 }
 
 // UpdateLink replaces the link id with l (its ends may move).
@@ -131,15 +127,8 @@ func (s *Store) UpdateLink(ctx context.Context, id string, l model.Link, ifRevis
 	var out model.Link
 	rev, err := s.write(ctx, "update link "+id, func(r *reader) (*plan, error) {
 		p := newPlan()
-		kv, err := r.resolve(model.ObjectLink, id)
+		kv, old, err := resolveAt[model.Link](r, model.ObjectLink, id, ifRevision)
 		if err != nil {
-			return nil, err
-		}
-		old, err := decode[model.Link](kv)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkRevision(model.ObjectLink, old.ID, kv.ModRevision, ifRevision); err != nil {
 			return nil, err
 		}
 		p.expectRev(string(kv.Key), kv.ModRevision)
@@ -174,15 +163,8 @@ func (s *Store) UpdateLink(ctx context.Context, id string, l model.Link, ifRevis
 // DeleteLink deletes a link (nothing refers to links).
 func (s *Store) DeleteLink(ctx context.Context, id string, opt DeleteOptions) error {
 	_, err := s.write(ctx, "delete link "+id, func(r *reader) (*plan, error) {
-		kv, err := r.resolve(model.ObjectLink, id)
+		kv, old, err := resolveAt[model.Link](r, model.ObjectLink, id, opt.IfRevision)
 		if err != nil {
-			return nil, err
-		}
-		old, err := decode[model.Link](kv)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkRevision(model.ObjectLink, old.ID, kv.ModRevision, opt.IfRevision); err != nil {
 			return nil, err
 		}
 		p := newPlan()

@@ -63,11 +63,7 @@ func (s *Store) CreateLocation(ctx context.Context, l model.Location) (model.Loc
 
 // GetLocation returns the location with this id or name.
 func (s *Store) GetLocation(ctx context.Context, ref string) (model.Location, error) {
-	kv, err := s.newReader(ctx, 0).resolve(model.ObjectLocation, ref)
-	if err != nil {
-		return model.Location{}, err
-	}
-	return decode[model.Location](kv)
+	return getObject[model.Location](ctx, s, model.ObjectLocation, ref)
 }
 
 // UpdateLocation replaces the location ref with l (which may rename it).
@@ -80,15 +76,8 @@ func (s *Store) UpdateLocation(ctx context.Context, ref string, l model.Location
 	var out model.Location
 	rev, err := s.write(ctx, "update location "+ref, func(r *reader) (*plan, error) {
 		p := newPlan()
-		kv, err := r.resolve(model.ObjectLocation, ref)
+		kv, old, err := resolveAt[model.Location](r, model.ObjectLocation, ref, ifRevision)
 		if err != nil {
-			return nil, err
-		}
-		old, err := decode[model.Location](kv)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkRevision(model.ObjectLocation, old.Name, kv.ModRevision, ifRevision); err != nil {
 			return nil, err
 		}
 		oldKey, newKey := string(kv.Key), s.objKey(model.ObjectLocation, l.Name)
@@ -234,18 +223,11 @@ func (s *Store) DeleteLocation(ctx context.Context, ref string, opt DeleteOption
 	var name string
 	var counts [3]int
 	_, err := s.write(ctx, "delete location "+ref, func(r *reader) (*plan, error) {
-		kv, err := r.resolve(model.ObjectLocation, ref)
-		if err != nil {
-			return nil, err
-		}
-		old, err := decode[model.Location](kv)
+		kv, old, err := resolveAt[model.Location](r, model.ObjectLocation, ref, opt.IfRevision)
 		if err != nil {
 			return nil, err
 		}
 		name = old.Name
-		if err := checkRevision(model.ObjectLocation, old.Name, kv.ModRevision, opt.IfRevision); err != nil {
-			return nil, err
-		}
 		self := Ref{model.ObjectLocation, old.Name}
 		if !opt.Cascade {
 			if err := r.inUse(self, "delete"); err != nil {

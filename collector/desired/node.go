@@ -123,11 +123,7 @@ func nodeLocationProblem(get func(string) (model.Location, bool), name string) s
 
 // GetNode returns the node with this id or name.
 func (s *Store) GetNode(ctx context.Context, ref string) (model.Node, error) {
-	kv, err := s.newReader(ctx, 0).resolve(model.ObjectNode, ref)
-	if err != nil {
-		return model.Node{}, err
-	}
-	return decode[model.Node](kv)
+	return getObject[model.Node](ctx, s, model.ObjectNode, ref)
 }
 
 // UpdateNode replaces the node ref with n (which may rename it, unless links
@@ -140,15 +136,8 @@ func (s *Store) UpdateNode(ctx context.Context, ref string, n model.Node, ifRevi
 	var out model.Node
 	rev, err := s.write(ctx, "update node "+ref, func(r *reader) (*plan, error) {
 		p := newPlan()
-		kv, err := r.resolve(model.ObjectNode, ref)
+		kv, old, err := resolveAt[model.Node](r, model.ObjectNode, ref, ifRevision)
 		if err != nil {
-			return nil, err
-		}
-		old, err := decode[model.Node](kv)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkRevision(model.ObjectNode, old.Name, kv.ModRevision, ifRevision); err != nil {
 			return nil, err
 		}
 		oldKey, newKey := string(kv.Key), s.objKey(model.ObjectNode, n.Name)
@@ -202,18 +191,11 @@ func (s *Store) DeleteNode(ctx context.Context, ref string, opt DeleteOptions) e
 	var name string
 	var links int
 	_, err := s.write(ctx, "delete node "+ref, func(r *reader) (*plan, error) {
-		kv, err := r.resolve(model.ObjectNode, ref)
-		if err != nil {
-			return nil, err
-		}
-		old, err := decode[model.Node](kv)
+		kv, old, err := resolveAt[model.Node](r, model.ObjectNode, ref, opt.IfRevision)
 		if err != nil {
 			return nil, err
 		}
 		name = old.Name
-		if err := checkRevision(model.ObjectNode, old.Name, kv.ModRevision, opt.IfRevision); err != nil {
-			return nil, err
-		}
 		self := Ref{model.ObjectNode, old.Name}
 		if !opt.Cascade {
 			if err := r.inUse(self, "delete"); err != nil {

@@ -48,11 +48,7 @@ func (s *Store) CreateSNMPProfile(ctx context.Context, p model.SNMPProfile) (mod
 
 // GetSNMPProfile returns the profile with this id or name, secrets included.
 func (s *Store) GetSNMPProfile(ctx context.Context, ref string) (model.SNMPProfile, error) {
-	kv, err := s.newReader(ctx, 0).resolve(model.ObjectSNMPProfile, ref)
-	if err != nil {
-		return model.SNMPProfile{}, err
-	}
-	return decode[model.SNMPProfile](kv)
+	return getObject[model.SNMPProfile](ctx, s, model.ObjectSNMPProfile, ref)
 }
 
 // UpdateSNMPProfile replaces the profile; secrets left empty in p keep their stored values.
@@ -61,15 +57,8 @@ func (s *Store) UpdateSNMPProfile(ctx context.Context, ref string, p model.SNMPP
 	var out model.SNMPProfile
 	rev, err := s.write(ctx, "update SNMP profile "+ref, func(r *reader) (*plan, error) {
 		pl := newPlan()
-		kv, err := r.resolve(model.ObjectSNMPProfile, ref)
+		kv, old, err := resolveAt[model.SNMPProfile](r, model.ObjectSNMPProfile, ref, ifRevision)
 		if err != nil {
-			return nil, err
-		}
-		old, err := decode[model.SNMPProfile](kv)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkRevision(model.ObjectSNMPProfile, old.Name, kv.ModRevision, ifRevision); err != nil {
 			return nil, err
 		}
 		out = p
@@ -121,18 +110,11 @@ func (s *Store) UpdateSNMPProfile(ctx context.Context, ref string, p model.SNMPP
 func (s *Store) DeleteSNMPProfile(ctx context.Context, ref string, opt DeleteOptions) error {
 	var name string
 	_, err := s.write(ctx, "delete SNMP profile "+ref, func(r *reader) (*plan, error) {
-		kv, err := r.resolve(model.ObjectSNMPProfile, ref)
-		if err != nil {
-			return nil, err
-		}
-		old, err := decode[model.SNMPProfile](kv)
+		kv, old, err := resolveAt[model.SNMPProfile](r, model.ObjectSNMPProfile, ref, opt.IfRevision)
 		if err != nil {
 			return nil, err
 		}
 		name = old.Name
-		if err := checkRevision(model.ObjectSNMPProfile, old.Name, kv.ModRevision, opt.IfRevision); err != nil {
-			return nil, err
-		}
 		self := Ref{model.ObjectSNMPProfile, old.Name}
 		if err := r.inUse(self, "delete"); err != nil {
 			return nil, err
