@@ -192,6 +192,32 @@ func firstPart(field string) string {
 // cobra.Command with what is its own (Use, Short, Args, completion) and
 // says how to reach the API; the builder adds the rest.
 
+// listCommand makes cmd `KIND list`: every object, or the first --limit,
+// sorted by --sort (one of sortKeys). The kind adds its filter flags to the
+// command returned; all reads them.
+func listCommand[T any](a *app, cmd *cobra.Command, noun string, all func(context.Context, *apiclient.Client, apiclient.ListOptions) iter.Seq2[T, error], cols func() []column[T], sortKeys ...string) *cobra.Command {
+	var lf listFlags
+	cmd.Aliases = []string{"ls"}
+	cmd.Args = noArgs
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := a.context(cmd, false)
+		defer cancel()
+		items, err := fetch(a, &lf, noun, func(o apiclient.ListOptions) iter.Seq2[T, error] {
+			return all(ctx, c, o)
+		})
+		if err != nil {
+			return err
+		}
+		return printList(a, items, cols(), noun)
+	}
+	lf.register(cmd, sortKeys...)
+	return cmd
+}
+
 // showCommand makes cmd `KIND show`: get one object and print it.
 func showCommand[T any](a *app, cmd *cobra.Command, get func(context.Context, *apiclient.Client, string) (T, error), cols func() []column[T]) *cobra.Command {
 	cmd.Aliases = []string{"get"}

@@ -80,33 +80,14 @@ func (a *app) endpointFlag(cmd *cobra.Command, dst **model.Endpoint, name, usage
 }
 
 func (a *app) linkListCommand() *cobra.Command {
-	var (
-		f  apiclient.LinkFilter
-		lf listFlags
-	)
-	cmd := &cobra.Command{
-		Use:     "list [--node NAME]",
-		Short:   "List links",
-		Aliases: []string{"ls"},
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			links, err := fetch(a, &lf, "links", func(o apiclient.ListOptions) iter.Seq2[model.Link, error] {
-				return c.AllLinks(ctx, f, o)
-			})
-			if err != nil {
-				return err
-			}
-			return printList(a, links, linkColumns(), "links")
-		},
-	}
+	var f apiclient.LinkFilter
+	cmd := listCommand(a, &cobra.Command{
+		Use:   "list [--node NAME]",
+		Short: "List links",
+	}, "links", func(ctx context.Context, c *apiclient.Client, o apiclient.ListOptions) iter.Seq2[model.Link, error] {
+		return c.AllLinks(ctx, f, o)
+	}, linkColumns, "created_at", "updated_at")
 	cmd.Flags().StringVar(&f.Node, "node", "", "only links with an end on this node")
-	lf.register(cmd, "created_at", "updated_at")
 	_ = cmd.RegisterFlagCompletionFunc("node", a.completeNodes())
 	return cmd
 }

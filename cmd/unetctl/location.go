@@ -106,35 +106,16 @@ func (a *app) locationUpdateCommand() *cobra.Command {
 }
 
 func (a *app) locationListCommand() *cobra.Command {
-	var (
-		f  apiclient.LocationFilter
-		lf listFlags
-	)
-	cmd := &cobra.Command{
-		Use:     "list [--within NAME] [--kind KIND]",
-		Short:   "List locations",
-		Aliases: []string{"ls"},
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			locs, err := fetch(a, &lf, "locations", func(o apiclient.ListOptions) iter.Seq2[model.Location, error] {
-				return c.AllLocations(ctx, f, o)
-			})
-			if err != nil {
-				return err
-			}
-			return printList(a, locs, locationColumns(), "locations")
-		},
-	}
+	var f apiclient.LocationFilter
+	cmd := listCommand(a, &cobra.Command{
+		Use:   "list [--within NAME] [--kind KIND]",
+		Short: "List locations",
+	}, "locations", func(ctx context.Context, c *apiclient.Client, o apiclient.ListOptions) iter.Seq2[model.Location, error] {
+		return c.AllLocations(ctx, f, o)
+	}, locationColumns, "name", "kind", "created_at", "updated_at")
 	cmd.Flags().StringVar(&f.Within, "within", "", "only this location and its subtree")
 	enumFlag(cmd, &f.Kind, "kind", "only locations of this kind", model.LocationKinds(), model.ParseLocationKind)
 	cmd.Flags().StringVar(&f.NamePrefix, "name-prefix", "", "only locations whose name starts with this")
-	lf.register(cmd, "name", "kind", "created_at", "updated_at")
 	_ = cmd.RegisterFlagCompletionFunc("within", a.completeLocations())
 	return cmd
 }

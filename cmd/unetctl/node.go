@@ -181,33 +181,15 @@ merges into the node's custom data key by key (a null value removes a key,
 }
 
 func (a *app) nodeListCommand() *cobra.Command {
-	var (
-		f  apiclient.NodeFilter
-		lf listFlags
-	)
-	cmd := &cobra.Command{
+	var f apiclient.NodeFilter
+	cmd := listCommand(a, &cobra.Command{
 		Use:   "list [flags]",
 		Short: "List nodes",
 		Example: `  unetctl node list --location eu --role router
   unetctl node list --tag core -o json`,
-		Aliases: []string{"ls"},
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			nodes, err := fetch(a, &lf, "nodes", func(o apiclient.ListOptions) iter.Seq2[model.Node, error] {
-				return c.AllNodes(ctx, f, o)
-			})
-			if err != nil {
-				return err
-			}
-			return printList(a, nodes, nodeColumns(), "nodes")
-		},
-	}
+	}, "nodes", func(ctx context.Context, c *apiclient.Client, o apiclient.ListOptions) iter.Seq2[model.Node, error] {
+		return c.AllNodes(ctx, f, o)
+	}, nodeColumns, "name", "vendor", "role", "lifecycle", "location", "created_at", "updated_at")
 	fl := cmd.Flags()
 	fl.StringVar(&f.Location, "location", "", "only nodes in this location's subtree")
 	enumFlag(cmd, &f.Role, "role", "only nodes with this role", model.Roles(), model.ParseRole)
@@ -216,7 +198,6 @@ func (a *app) nodeListCommand() *cobra.Command {
 	fl.StringVar(&f.Tag, "tag", "", "only nodes with this tag")
 	fl.StringVar(&f.NamePrefix, "name-prefix", "", "only nodes whose name starts with this")
 	fl.StringVar(&f.SNMPProfile, "snmp-profile", "", "only nodes polled with this SNMP profile")
-	lf.register(cmd, "name", "vendor", "role", "lifecycle", "location", "created_at", "updated_at")
 	_ = cmd.RegisterFlagCompletionFunc("location", a.completeLocations())
 	_ = cmd.RegisterFlagCompletionFunc("snmp-profile", a.completeSNMPProfiles())
 	return cmd

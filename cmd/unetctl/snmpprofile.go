@@ -183,30 +183,12 @@ func (a *app) snmpProfileUpdateCommand() *cobra.Command {
 }
 
 func (a *app) snmpProfileListCommand() *cobra.Command {
-	var lf listFlags
-	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List SNMP profiles (secrets are never shown)",
-		Aliases: []string{"ls"},
-		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			profiles, err := fetch(a, &lf, "SNMP profiles", func(o apiclient.ListOptions) iter.Seq2[model.SNMPProfile, error] {
-				return c.AllSNMPProfiles(ctx, o)
-			})
-			if err != nil {
-				return err
-			}
-			return printList(a, profiles, profileColumns(), "SNMP profiles")
-		},
-	}
-	lf.register(cmd, "name", "created_at", "updated_at")
-	return cmd
+	return listCommand(a, &cobra.Command{
+		Use:   "list",
+		Short: "List SNMP profiles (secrets are never shown)",
+	}, "SNMP profiles", func(ctx context.Context, c *apiclient.Client, o apiclient.ListOptions) iter.Seq2[model.SNMPProfile, error] {
+		return c.AllSNMPProfiles(ctx, o)
+	}, profileColumns, "name", "created_at", "updated_at")
 }
 
 func (a *app) snmpProfileShowCommand() *cobra.Command {
