@@ -237,6 +237,33 @@ func showCommand[T any](a *app, cmd *cobra.Command, get func(context.Context, *a
 	return cmd
 }
 
+// updateCommand makes cmd `KIND update NAME`: send the merge patch of the
+// flags given (see patch), then report with done. aliases name the flags
+// of API fields, for withFlagHints. The kind registers its flags.
+func updateCommand[T any](a *app, cmd *cobra.Command, patch func(*cobra.Command) map[string]any,
+	apply func(ctx context.Context, c *apiclient.Client, name string, patch map[string]any) (T, error),
+	aliases map[string]string, done func(T) error,
+) *cobra.Command {
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		p := patch(cmd)
+		if err := needSomething(p); err != nil {
+			return err
+		}
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := a.context(cmd, false)
+		defer cancel()
+		item, err := apply(ctx, c, args[0], p)
+		if err != nil {
+			return withFlagHints(cmd, err, aliases)
+		}
+		return done(item)
+	}
+	return cmd
+}
+
 // deleteCommand makes cmd `KIND delete NAME`: confirm, delete, say so.
 // cascadeHelp is the help of --cascade; "" for a kind that never cascades.
 func (a *app) deleteCommand(cmd *cobra.Command, kind, cascadeHelp string, del func(ctx context.Context, c *apiclient.Client, name string, cascade bool) error) *cobra.Command {

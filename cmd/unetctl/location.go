@@ -77,30 +77,17 @@ func (a *app) locationAddCommand() *cobra.Command {
 
 func (a *app) locationUpdateCommand() *cobra.Command {
 	var f locationFlags
-	cmd := &cobra.Command{
+	cmd := updateCommand(a, &cobra.Command{
 		Use:               "update NAME [--kind KIND] [--parent NAME] [--description TEXT]",
 		Short:             "Change fields of a location (only the flags given)",
 		Example:           `  unetctl location update par1 --description "Paris, Rue X"`,
 		Args:              oneArg("NAME"),
 		ValidArgsFunction: firstArg(a.completeLocations()),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			patch := f.patch(cmd)
-			if err := needSomething(patch); err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			l, err := c.PatchLocation(ctx, args[0], patch, 0)
-			if err != nil {
-				return withFlagHints(cmd, err, nil)
-			}
-			return printDone(a, l, locationColumns(), "location %s updated", l.Name)
-		},
-	}
+	}, f.patch, func(ctx context.Context, c *apiclient.Client, name string, patch map[string]any) (model.Location, error) {
+		return c.PatchLocation(ctx, name, patch, 0)
+	}, nil, func(l model.Location) error {
+		return printDone(a, l, locationColumns(), "location %s updated", l.Name)
+	})
 	f.register(a, cmd)
 	return cmd
 }

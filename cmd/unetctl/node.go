@@ -148,7 +148,7 @@ func (a *app) nodeAddCommand() *cobra.Command {
 
 func (a *app) nodeUpdateCommand() *cobra.Command {
 	var f nodeFlags
-	cmd := &cobra.Command{
+	cmd := updateCommand(a, &cobra.Command{
 		Use:   "update NAME [flags]",
 		Short: "Change fields of a node (only the flags given)",
 		Long: `Change fields of a node. Only the flags given are sent (a JSON merge
@@ -158,24 +158,11 @@ merges into the node's custom data key by key (a null value removes a key,
 		Example:           `  unetctl node update sw1 --lifecycle live --tag access`,
 		Args:              oneArg("NAME"),
 		ValidArgsFunction: firstArg(a.completeNodes()),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			patch := f.patch(cmd)
-			if err := needSomething(patch); err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			n, err := c.PatchNode(ctx, args[0], patch, 0)
-			if err != nil {
-				return withFlagHints(cmd, err, nodeFieldAliases())
-			}
-			return printDone(a, n, nodeColumns(), "node %s updated", n.Name)
-		},
-	}
+	}, f.patch, func(ctx context.Context, c *apiclient.Client, name string, patch map[string]any) (model.Node, error) {
+		return c.PatchNode(ctx, name, patch, 0)
+	}, nodeFieldAliases(), func(n model.Node) error {
+		return printDone(a, n, nodeColumns(), "node %s updated", n.Name)
+	})
 	f.register(a, cmd)
 	return cmd
 }

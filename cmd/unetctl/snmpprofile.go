@@ -152,7 +152,7 @@ func (a *app) snmpProfileAddCommand() *cobra.Command {
 
 func (a *app) snmpProfileUpdateCommand() *cobra.Command {
 	var f profileFlags
-	cmd := &cobra.Command{
+	cmd := updateCommand(a, &cobra.Command{
 		Use:   "update NAME [flags]",
 		Short: "Change fields of an SNMP profile (only the flags given)",
 		Long: "Change fields of an SNMP profile. Only the flags given are sent; secrets not\n" +
@@ -160,24 +160,11 @@ func (a *app) snmpProfileUpdateCommand() *cobra.Command {
 		Example:           `  unetctl snmp-profile update lab --community n3wc0mmunity --interval 30s`,
 		Args:              oneArg("NAME"),
 		ValidArgsFunction: firstArg(a.completeSNMPProfiles()),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			patch := f.patch(cmd)
-			if err := needSomething(patch); err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd, false)
-			defer cancel()
-			p, err := c.PatchSNMPProfile(ctx, args[0], patch, 0)
-			if err != nil {
-				return withFlagHints(cmd, err, profileFieldAliases())
-			}
-			return printDone(a, p, profileColumns(), "snmp-profile %s updated", p.Name)
-		},
-	}
+	}, f.patch, func(ctx context.Context, c *apiclient.Client, name string, patch map[string]any) (model.SNMPProfile, error) {
+		return c.PatchSNMPProfile(ctx, name, patch, 0)
+	}, profileFieldAliases(), func(p model.SNMPProfile) error {
+		return printDone(a, p, profileColumns(), "snmp-profile %s updated", p.Name)
+	})
 	f.register(cmd)
 	return cmd
 }
