@@ -120,6 +120,21 @@ func linkRefs(l *model.Link) []Ref {
 	return refs
 }
 
+// refsOf returns the references of a model object (a pointer).
+func refsOf(obj any) []Ref {
+	switch x := obj.(type) {
+	case *model.Location:
+		return locationRefs(x)
+	case *model.SNMPProfile:
+		return nil
+	case *model.Node:
+		return nodeRefs(x)
+	case *model.Link:
+		return linkRefs(x)
+	}
+	panic(fmt.Sprintf("desired: no references in %T", obj))
+}
+
 // metaOf returns the Meta of a pointer to a model object.
 func metaOf(obj any) *model.Meta {
 	switch x := obj.(type) {

@@ -18,40 +18,22 @@ func (s *Store) CreateLocation(ctx context.Context, l model.Location) (model.Loc
 	}
 	var out model.Location
 	rev, err := s.write(ctx, "create location "+l.Name, func(r *reader) (*plan, error) {
-		p := newPlan()
-		key := s.objKey(model.ObjectLocation, l.Name)
-		kv, err := r.get(key)
-		if err != nil {
-			return nil, err
-		}
-		if kv != nil {
-			return nil, conflictf("location %q already exists", l.Name)
-		}
-		p.expectRev(key, 0)
-		if l.Parent != "" {
+		out = l
+		return s.planCreate(r, model.ObjectLocation, &out, func(p *plan) error {
+			if l.Parent == "" {
+				return nil
+			}
 			locs, err := r.locations()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			parent, ok := locs[l.Parent]
 			if !ok {
-				return nil, model.Invalid("parent", fmt.Sprintf("location %q does not exist", l.Parent))
+				return model.Invalid("parent", fmt.Sprintf("location %q does not exist", l.Parent))
 			}
 			p.expectRev(s.objKey(model.ObjectLocation, l.Parent), parent.rev)
-		}
-		now := time.Now().UTC()
-		out = l
-		out.ID, out.CreatedAt, out.UpdatedAt = uuid.NewString(), now, now
-		val, err := encode(&out)
-		if err != nil {
-			return nil, err
-		}
-		p.put(key, val)
-		p.put(s.idKey(out.ID), []byte(idValue(model.ObjectLocation, l.Name)))
-		for _, ref := range locationRefs(&out) {
-			p.put(s.refKey(ref, Ref{model.ObjectLocation, l.Name}), nil)
-		}
-		return p, nil
+			return nil
+		})
 	})
 	if err != nil {
 		return model.Location{}, err

@@ -19,32 +19,10 @@ func (s *Store) CreateNode(ctx context.Context, n model.Node) (model.Node, error
 	}
 	var out model.Node
 	rev, err := s.write(ctx, "create node "+n.Name, func(r *reader) (*plan, error) {
-		p := newPlan()
-		key := s.objKey(model.ObjectNode, n.Name)
-		kv, err := r.get(key)
-		if err != nil {
-			return nil, err
-		}
-		if kv != nil {
-			return nil, conflictf("node %q already exists", n.Name)
-		}
-		p.expectRev(key, 0)
-		if err := s.checkNodeRefs(r, p, &n); err != nil {
-			return nil, err
-		}
-		now := time.Now().UTC()
 		out = n
-		out.ID, out.CreatedAt, out.UpdatedAt = uuid.NewString(), now, now
-		val, err := encode(&out)
-		if err != nil {
-			return nil, err
-		}
-		p.put(key, val)
-		p.put(s.idKey(out.ID), []byte(idValue(model.ObjectNode, n.Name)))
-		for _, ref := range nodeRefs(&out) {
-			p.put(s.refKey(ref, Ref{model.ObjectNode, n.Name}), nil)
-		}
-		return p, nil
+		return s.planCreate(r, model.ObjectNode, &out, func(p *plan) error {
+			return s.checkNodeRefs(r, p, &n)
+		})
 	})
 	if err != nil {
 		return model.Node{}, err

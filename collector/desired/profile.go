@@ -17,26 +17,8 @@ func (s *Store) CreateSNMPProfile(ctx context.Context, p model.SNMPProfile) (mod
 	}
 	var out model.SNMPProfile
 	rev, err := s.write(ctx, "create SNMP profile "+p.Name, func(r *reader) (*plan, error) {
-		pl := newPlan()
-		key := s.objKey(model.ObjectSNMPProfile, p.Name)
-		kv, err := r.get(key)
-		if err != nil {
-			return nil, err
-		}
-		if kv != nil {
-			return nil, conflictf("SNMP profile %q already exists", p.Name)
-		}
-		pl.expectRev(key, 0)
-		now := time.Now().UTC()
 		out = p
-		out.ID, out.CreatedAt, out.UpdatedAt = uuid.NewString(), now, now
-		val, err := encode(&out)
-		if err != nil {
-			return nil, err
-		}
-		pl.put(key, val)
-		pl.put(s.idKey(out.ID), []byte(idValue(model.ObjectSNMPProfile, p.Name)))
-		return pl, nil
+		return s.planCreate(r, model.ObjectSNMPProfile, &out, nil)
 	})
 	if err != nil {
 		return model.SNMPProfile{}, err
