@@ -3,9 +3,6 @@ package desired
 import (
 	"context"
 	"fmt"
-	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/unet-project/unet/shared/model"
 )
@@ -68,17 +65,13 @@ func (s *Store) UpdateLocation(ctx context.Context, ref string, l model.Location
 		if err != nil {
 			return nil, err
 		}
-		self := Ref{model.ObjectLocation, old.Name}
 		if l.Name != old.Name {
 			if _, taken := locs[l.Name]; taken {
 				return nil, conflictf("location %q already exists", l.Name)
 			}
-			if err := r.inUse(self, "rename"); err != nil {
+			if err := s.planRename(r, p, Ref{model.ObjectLocation, old.Name}, oldKey, newKey); err != nil {
 				return nil, err
 			}
-			p.expectRev(newKey, 0)
-			p.expectEmpty(s.refPrefix(self))
-			p.del(oldKey)
 		}
 		// The hierarchy after the change: the parent exists, no cycle.
 		next := make(map[string]stored[model.Location], len(locs))
@@ -110,19 +103,9 @@ func (s *Store) UpdateLocation(ctx context.Context, ref string, l model.Location
 			}
 		}
 		out = l
-		out.ID, out.CreatedAt, out.UpdatedAt = old.ID, old.CreatedAt, time.Now().UTC()
-		if out.ID == "" {
-			out.ID = uuid.NewString()
-		}
-		val, err := encode(&out)
-		if err != nil {
+		if err := s.putUpdated(p, model.ObjectLocation, &old, &out); err != nil {
 			return nil, err
 		}
-		p.put(newKey, val)
-		if l.Name != old.Name || old.ID == "" {
-			p.put(s.idKey(out.ID), []byte(idValue(model.ObjectLocation, l.Name)))
-		}
-		s.moveRefs(p, Ref{model.ObjectLocation, old.Name}, locationRefs(&old), Ref{model.ObjectLocation, l.Name}, locationRefs(&out))
 		return p, nil
 	})
 	if err != nil {

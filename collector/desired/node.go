@@ -3,9 +3,6 @@ package desired
 import (
 	"context"
 	"fmt"
-	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/unet-project/unet/shared/model"
 )
@@ -121,38 +118,20 @@ func (s *Store) UpdateNode(ctx context.Context, ref string, n model.Node, ifRevi
 		oldKey, newKey := string(kv.Key), s.objKey(model.ObjectNode, n.Name)
 		p.expectRev(oldKey, kv.ModRevision)
 		if n.Name != old.Name {
-			taken, err := r.get(newKey)
-			if err != nil {
+			if err := s.checkFree(r, model.ObjectNode, n.Name); err != nil {
 				return nil, err
 			}
-			if taken != nil {
-				return nil, conflictf("node %q already exists", n.Name)
-			}
-			self := Ref{model.ObjectNode, old.Name}
-			if err := r.inUse(self, "rename"); err != nil {
+			if err := s.planRename(r, p, Ref{model.ObjectNode, old.Name}, oldKey, newKey); err != nil {
 				return nil, err
 			}
-			p.expectRev(newKey, 0)
-			p.expectEmpty(s.refPrefix(self))
-			p.del(oldKey)
 		}
 		if err := s.checkNodeRefs(r, p, &n); err != nil {
 			return nil, err
 		}
 		out = n
-		out.ID, out.CreatedAt, out.UpdatedAt = old.ID, old.CreatedAt, time.Now().UTC()
-		if out.ID == "" {
-			out.ID = uuid.NewString()
-		}
-		val, err := encode(&out)
-		if err != nil {
+		if err := s.putUpdated(p, model.ObjectNode, &old, &out); err != nil {
 			return nil, err
 		}
-		p.put(newKey, val)
-		if n.Name != old.Name || old.ID == "" {
-			p.put(s.idKey(out.ID), []byte(idValue(model.ObjectNode, n.Name)))
-		}
-		s.moveRefs(p, Ref{model.ObjectNode, old.Name}, nodeRefs(&old), Ref{model.ObjectNode, n.Name}, nodeRefs(&out))
 		return p, nil
 	})
 	if err != nil {

@@ -62,3 +62,40 @@ func (s *Store) planCreate(r *reader, kind model.ObjectKind, obj any, check func
 	}
 	return p, nil
 }
+
+// planRename moves the object self from oldKey to newKey (whose name the
+// caller has checked is free): nothing may refer to it, as references name
+// it, and the transaction compares that newKey is still free and that no
+// reference appears meanwhile.
+func (s *Store) planRename(r *reader, p *plan, self Ref, oldKey, newKey string) error {
+	if err := r.inUse(self, "rename"); err != nil {
+		return err
+	}
+	p.expectRev(newKey, 0)
+	p.expectEmpty(s.refPrefix(self))
+	p.del(oldKey)
+	return nil
+}
+
+// putUpdated ends the plan of an update of a named object: obj, the new
+// version of old, keeps old's id (or gets one if old, stored before ids,
+// has none) and creation time, and is stored under its name, with its id
+// key if the name or id changed and its reference keys moved.
+func (s *Store) putUpdated(p *plan, kind model.ObjectKind, old, obj any) error {
+	oldMeta, m := metaOf(old), metaOf(obj)
+	m.ID, m.CreatedAt, m.UpdatedAt = oldMeta.ID, oldMeta.CreatedAt, time.Now().UTC()
+	if m.ID == "" {
+		m.ID = uuid.NewString()
+	}
+	val, err := encode(obj)
+	if err != nil {
+		return err
+	}
+	oldName, name := objName(old), objName(obj)
+	p.put(s.objKey(kind, name), val)
+	if name != oldName || oldMeta.ID == "" {
+		p.put(s.idKey(m.ID), []byte(idValue(kind, name)))
+	}
+	s.moveRefs(p, Ref{kind, oldName}, refsOf(old), Ref{kind, name}, refsOf(obj))
+	return nil
+}

@@ -2,9 +2,6 @@ package desired
 
 import (
 	"context"
-	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/unet-project/unet/shared/model"
 )
@@ -51,32 +48,15 @@ func (s *Store) UpdateSNMPProfile(ctx context.Context, ref string, p model.SNMPP
 		oldKey, newKey := string(kv.Key), s.objKey(model.ObjectSNMPProfile, p.Name)
 		pl.expectRev(oldKey, kv.ModRevision)
 		if p.Name != old.Name {
-			taken, err := r.get(newKey)
-			if err != nil {
+			if err := s.checkFree(r, model.ObjectSNMPProfile, p.Name); err != nil {
 				return nil, err
 			}
-			if taken != nil {
-				return nil, conflictf("SNMP profile %q already exists", p.Name)
-			}
-			self := Ref{model.ObjectSNMPProfile, old.Name}
-			if err := r.inUse(self, "rename"); err != nil {
+			if err := s.planRename(r, pl, Ref{model.ObjectSNMPProfile, old.Name}, oldKey, newKey); err != nil {
 				return nil, err
 			}
-			pl.expectRev(newKey, 0)
-			pl.expectEmpty(s.refPrefix(self))
-			pl.del(oldKey)
 		}
-		out.ID, out.CreatedAt, out.UpdatedAt = old.ID, old.CreatedAt, time.Now().UTC()
-		if out.ID == "" {
-			out.ID = uuid.NewString()
-		}
-		val, err := encode(&out)
-		if err != nil {
+		if err := s.putUpdated(pl, model.ObjectSNMPProfile, &old, &out); err != nil {
 			return nil, err
-		}
-		pl.put(newKey, val)
-		if p.Name != old.Name || old.ID == "" {
-			pl.put(s.idKey(out.ID), []byte(idValue(model.ObjectSNMPProfile, p.Name)))
 		}
 		return pl, nil
 	})
