@@ -88,13 +88,13 @@ func (s *Store) planCascade(r *reader, c *cascade) (*plan, error) {
 		l := c.locs[name]
 		p.expectRev(s.objKey(model.ObjectLocation, name), l.rev)
 		p.expectNoNewUnder(s.refPrefix(Ref{model.ObjectLocation, name}), r.rev)
-		s.deleteLocationKeys(p, &l.obj)
+		s.deleteKeys(p, model.ObjectLocation, &l.obj)
 	}
 	for _, name := range sortedKeys(c.nodes) {
 		n := c.nodes[name]
 		p.expectRev(s.objKey(model.ObjectNode, name), n.rev)
 		p.expectNoNewUnder(s.refPrefix(Ref{model.ObjectNode, name}), r.rev)
-		s.deleteNodeKeys(p, &n.obj)
+		s.deleteKeys(p, model.ObjectNode, &n.obj)
 	}
 	for _, id := range sortedKeys(c.links) {
 		l := c.links[id]

@@ -193,16 +193,8 @@ func (s *Store) DeleteLocation(ctx context.Context, ref string, opt DeleteOption
 			return nil, err
 		}
 		name = old.Name
-		self := Ref{model.ObjectLocation, old.Name}
 		if !opt.Cascade {
-			if err := r.inUse(self, "delete"); err != nil {
-				return nil, err
-			}
-			p := newPlan()
-			p.expectRev(string(kv.Key), kv.ModRevision)
-			p.expectEmpty(s.refPrefix(self))
-			s.deleteLocationKeys(p, &old)
-			return p, nil
+			return s.planDeleteUnused(r, model.ObjectLocation, kv, &old)
 		}
 		locs, err := r.locations()
 		if err != nil {
@@ -238,17 +230,6 @@ func (s *Store) DeleteLocation(ctx context.Context, ref string, opt DeleteOption
 		s.log.Info("location deleted", "name", name)
 	}
 	return nil
-}
-
-func (s *Store) deleteLocationKeys(p *plan, l *model.Location) {
-	self := Ref{model.ObjectLocation, l.Name}
-	p.del(s.objKey(model.ObjectLocation, l.Name))
-	if l.ID != "" {
-		p.del(s.idKey(l.ID))
-	}
-	for _, ref := range locationRefs(l) {
-		p.del(s.refKey(ref, self))
-	}
 }
 
 // LocationTree returns the whole hierarchy at one revision.

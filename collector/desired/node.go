@@ -153,16 +153,8 @@ func (s *Store) DeleteNode(ctx context.Context, ref string, opt DeleteOptions) e
 			return nil, err
 		}
 		name = old.Name
-		self := Ref{model.ObjectNode, old.Name}
 		if !opt.Cascade {
-			if err := r.inUse(self, "delete"); err != nil {
-				return nil, err
-			}
-			p := newPlan()
-			p.expectRev(string(kv.Key), kv.ModRevision)
-			p.expectEmpty(s.refPrefix(self))
-			s.deleteNodeKeys(p, &old)
-			return p, nil
+			return s.planDeleteUnused(r, model.ObjectNode, kv, &old)
 		}
 		var c cascade
 		c.init()
@@ -182,15 +174,4 @@ func (s *Store) DeleteNode(ctx context.Context, ref string, opt DeleteOptions) e
 		s.log.Info("node deleted", "name", name, "cascade", opt.Cascade, "links", links)
 	}
 	return err
-}
-
-func (s *Store) deleteNodeKeys(p *plan, n *model.Node) {
-	self := Ref{model.ObjectNode, n.Name}
-	p.del(s.objKey(model.ObjectNode, n.Name))
-	if n.ID != "" {
-		p.del(s.idKey(n.ID))
-	}
-	for _, ref := range nodeRefs(n) {
-		p.del(s.refKey(ref, self))
-	}
 }

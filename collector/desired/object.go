@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 
 	"github.com/unet-project/unet/shared/model"
 )
@@ -98,4 +99,31 @@ func (s *Store) putUpdated(p *plan, kind model.ObjectKind, old, obj any) error {
 	}
 	s.moveRefs(p, Ref{kind, oldName}, refsOf(old), Ref{kind, name}, refsOf(obj))
 	return nil
+}
+
+// planDeleteUnused is the plan deleting obj, stored at kv, which nothing may
+// refer to.
+func (s *Store) planDeleteUnused(r *reader, kind model.ObjectKind, kv *mvccpb.KeyValue, obj any) (*plan, error) {
+	self := Ref{kind, objName(obj)}
+	if err := r.inUse(self, "delete"); err != nil {
+		return nil, err
+	}
+	p := newPlan()
+	p.expectRev(string(kv.Key), kv.ModRevision)
+	p.expectEmpty(s.refPrefix(self))
+	s.deleteKeys(p, kind, obj)
+	return p, nil
+}
+
+// deleteKeys deletes the keys of a named object: its own, its id key and
+// its reference keys.
+func (s *Store) deleteKeys(p *plan, kind model.ObjectKind, obj any) {
+	self := Ref{kind, objName(obj)}
+	p.del(s.objKey(kind, self.Name))
+	if id := metaOf(obj).ID; id != "" {
+		p.del(s.idKey(id))
+	}
+	for _, ref := range refsOf(obj) {
+		p.del(s.refKey(ref, self))
+	}
 }
