@@ -592,6 +592,32 @@ func (im *importer) refOps(u *unit, oldSelf Ref, oldRefs []Ref, newSelf Ref, new
 	}
 }
 
+// objectUnit prepares obj, the file's version of an object of kind stored as
+// old (exists false: a new object), and returns the unit writing it: its
+// key, its id key if it is new and its reference keys. It returns nil when
+// obj equals the stored object.
+func objectUnit[T any](im *importer, kind model.ObjectKind, obj *T, old stored[T], exists bool) (*unit, error) {
+	var oldMeta *model.Meta
+	var oldRefs []Ref
+	if exists {
+		oldMeta, oldRefs = metaOf(&old.obj), refsOf(&old.obj)
+	}
+	val, unchanged, err := im.prepare(obj, oldMeta, old.raw)
+	if err != nil || unchanged {
+		return nil, err
+	}
+	s, name := im.s, objName(obj) // a new link's id is set by prepare
+	key := s.objKey(kind, name)
+	u := &unit{kind: kind, self: key, selfRev: old.rev, created: !exists}
+	u.put(key, val, exists, old.raw)
+	if !exists {
+		u.put(s.idKey(metaOf(obj).ID), []byte(idValue(kind, name)), false, nil)
+	}
+	self := Ref{kind, name}
+	im.refOps(u, self, oldRefs, self, refsOf(obj))
+	return u, nil
+}
+
 // plan turns the checked file into write units in dependency order.
 func (im *importer) plan(rep *ImportReport) ([]*unit, error) {
 	s, st := im.s, im.st
@@ -626,27 +652,15 @@ func (im *importer) plan(rep *ImportReport) ([]*unit, error) {
 	})
 	for _, i := range order {
 		l := im.locs[i]
-		key := s.objKey(model.ObjectLocation, l.Name)
 		old, exists := st.locs[l.Name]
-		var oldMeta *model.Meta
-		if exists {
-			oldMeta = &old.obj.Meta
-		}
-		val, unchanged, err := im.prepare(&l, oldMeta, old.raw)
+		u, err := objectUnit(im, model.ObjectLocation, &l, old, exists)
 		if err != nil {
 			return nil, err
 		}
-		if unchanged {
+		if u == nil {
 			rep.Unchanged[string(model.ObjectLocation)]++
 			continue
 		}
-		u := &unit{kind: model.ObjectLocation, self: key, selfRev: old.rev, created: !exists}
-		u.put(key, val, exists, old.raw)
-		if !exists {
-			u.put(s.idKey(l.ID), []byte(idValue(model.ObjectLocation, l.Name)), false, nil)
-		}
-		self := Ref{model.ObjectLocation, l.Name}
-		im.refOps(u, self, locationRefs(&old.obj), self, locationRefs(&l))
 		if ch := chain(l.Name); len(ch) > 1 {
 			u.deps = ch[1:]
 		}
@@ -672,24 +686,14 @@ func (im *importer) plan(rep *ImportReport) ([]*unit, error) {
 	// SNMP profiles.
 	for i := range im.profiles {
 		p := im.profiles[i]
-		key := s.objKey(model.ObjectSNMPProfile, p.Name)
 		old, exists := st.profiles[p.Name]
-		var oldMeta *model.Meta
-		if exists {
-			oldMeta = &old.obj.Meta
-		}
-		val, unchanged, err := im.prepare(&p, oldMeta, old.raw)
+		u, err := objectUnit(im, model.ObjectSNMPProfile, &p, old, exists)
 		if err != nil {
 			return nil, err
 		}
-		if unchanged {
+		if u == nil {
 			rep.Unchanged[string(model.ObjectSNMPProfile)]++
 			continue
-		}
-		u := &unit{kind: model.ObjectSNMPProfile, self: key, selfRev: old.rev, created: !exists}
-		u.put(key, val, exists, old.raw)
-		if !exists {
-			u.put(s.idKey(p.ID), []byte(idValue(model.ObjectSNMPProfile, p.Name)), false, nil)
 		}
 		add(u)
 	}
@@ -697,31 +701,15 @@ func (im *importer) plan(rep *ImportReport) ([]*unit, error) {
 	// Nodes.
 	for i := range im.nodes {
 		n := im.nodes[i]
-		key := s.objKey(model.ObjectNode, n.Name)
 		old, exists := st.nodes[n.Name]
-		var oldMeta *model.Meta
-		if exists {
-			oldMeta = &old.obj.Meta
-		}
-		val, unchanged, err := im.prepare(&n, oldMeta, old.raw)
+		u, err := objectUnit(im, model.ObjectNode, &n, old, exists)
 		if err != nil {
 			return nil, err
 		}
-		if unchanged {
+		if u == nil {
 			rep.Unchanged[string(model.ObjectNode)]++
 			continue
 		}
-		u := &unit{kind: model.ObjectNode, self: key, selfRev: old.rev, created: !exists}
-		u.put(key, val, exists, old.raw)
-		if !exists {
-			u.put(s.idKey(n.ID), []byte(idValue(model.ObjectNode, n.Name)), false, nil)
-		}
-		self := Ref{model.ObjectNode, n.Name}
-		var oldRefs []Ref
-		if exists {
-			oldRefs = nodeRefs(&old.obj)
-		}
-		im.refOps(u, self, oldRefs, self, nodeRefs(&n))
 		u.deps = chain(n.Location)
 		if n.SNMPProfile != "" {
 			u.deps = append(u.deps, s.objKey(model.ObjectSNMPProfile, n.SNMPProfile))
@@ -750,33 +738,17 @@ func (im *importer) plan(rep *ImportReport) ([]*unit, error) {
 		l := im.links[i]
 		oldID := im.linkMatch[i]
 		old, exists := st.links[oldID]
-		var oldMeta *model.Meta
-		if exists {
-			oldMeta = &old.obj.Meta
-		}
-		val, unchanged, err := im.prepare(&l, oldMeta, old.raw)
+		u, err := objectUnit(im, model.ObjectLink, &l, old, exists)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range l.Endpoints() {
+		for _, e := range l.Endpoints() { // its id is set now
 			finalIface[e] = l.ID
 		}
-		if unchanged {
+		if u == nil {
 			rep.Unchanged[string(model.ObjectLink)]++
 			continue
 		}
-		key := s.objKey(model.ObjectLink, l.ID)
-		u := &unit{kind: model.ObjectLink, self: key, selfRev: old.rev, created: !exists}
-		u.put(key, val, exists, old.raw)
-		if !exists {
-			u.put(s.idKey(l.ID), []byte(idValue(model.ObjectLink, l.ID)), false, nil)
-		}
-		self := Ref{model.ObjectLink, l.ID}
-		var oldRefs []Ref
-		if exists {
-			oldRefs = linkRefs(&old.obj)
-		}
-		im.refOps(u, self, oldRefs, self, linkRefs(&l))
 		for _, ref := range linkRefs(&l) {
 			u.deps = append(u.deps, s.objKey(model.ObjectNode, ref.Name))
 		}
