@@ -306,6 +306,23 @@ func indexOf[T comparable](list []T, v T) int {
 	return len(list)
 }
 
+// locationSubtree is the set of names in the subtree of location name (the
+// location included); a location that does not exist is an error on field.
+func locationSubtree(r *reader, field, name string) (map[string]bool, error) {
+	locs, err := r.locations()
+	if err != nil {
+		return nil, err
+	}
+	tree, err := locationTree(locs)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := tree.Get(name); !ok {
+		return nil, model.Invalid(field, fmt.Sprintf("location %q does not exist", name))
+	}
+	return tree.Subtree(name), nil
+}
+
 // ListLocations lists locations: Within selects a subtree (the location
 // included), Kind one level, NamePrefix names starting with it.
 func (s *Store) ListLocations(ctx context.Context, f LocationFilter, o ListOptions) (ListResult[model.Location], error) {
@@ -327,20 +344,9 @@ func (s *Store) ListLocations(ctx context.Context, f LocationFilter, o ListOptio
 	}
 	var within map[string]bool
 	if f.Within != "" {
-		spec.prepare = func(r *reader) error {
-			locs, err := r.locations()
-			if err != nil {
-				return err
-			}
-			tree, err := locationTree(locs)
-			if err != nil {
-				return err
-			}
-			if _, ok := tree.Get(f.Within); !ok {
-				return model.Invalid("within", fmt.Sprintf("location %q does not exist", f.Within))
-			}
-			within = tree.Subtree(f.Within)
-			return nil
+		spec.prepare = func(r *reader) (err error) {
+			within, err = locationSubtree(r, "within", f.Within)
+			return err
 		}
 	}
 	spec.match = func(l *model.Location) bool {
@@ -399,20 +405,9 @@ func (s *Store) ListNodes(ctx context.Context, f NodeFilter, o ListOptions) (Lis
 	}
 	var subtree map[string]bool
 	if f.Location != "" {
-		spec.prepare = func(r *reader) error {
-			locs, err := r.locations()
-			if err != nil {
-				return err
-			}
-			tree, err := locationTree(locs)
-			if err != nil {
-				return err
-			}
-			if _, ok := tree.Get(f.Location); !ok {
-				return model.Invalid("location", fmt.Sprintf("location %q does not exist", f.Location))
-			}
-			subtree = tree.Subtree(f.Location)
-			return nil
+		spec.prepare = func(r *reader) (err error) {
+			subtree, err = locationSubtree(r, "location", f.Location)
+			return err
 		}
 	}
 	// Decoding is most of a list's cost: reject on the raw value first.
