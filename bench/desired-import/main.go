@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -28,13 +29,18 @@ func main() {
 	nodes := flag.Int("nodes", 10000, "nodes to import (links = 2 × nodes)")
 	runs := flag.Int("runs", 3, "imports, each into a fresh collector")
 	lists := flag.Int("lists", 20, "filtered lists per run")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the list phase of the last run to this file")
 	flag.Parse()
 	csv := generateCSV(*nodes)
 	fmt.Printf("CSV: %d nodes, %d links, %d bytes\n", *nodes, 2**nodes, len(csv))
 
 	var imports, listTimes []time.Duration
 	for r := range *runs {
-		imp, ls, err := run(csv, *nodes, *lists)
+		profile := ""
+		if r == *runs-1 {
+			profile = *cpuprofile
+		}
+		imp, ls, err := run(csv, *nodes, *lists, profile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "run", r+1, ":", err)
 			os.Exit(1)
@@ -72,7 +78,7 @@ func generateCSV(n int) []byte {
 	return b.Bytes()
 }
 
-func run(csv []byte, nodes, lists int) (time.Duration, []time.Duration, error) {
+func run(csv []byte, nodes, lists int, cpuprofile string) (time.Duration, []time.Duration, error) {
 	dir, err := os.MkdirTemp("", "unet-bench-")
 	if err != nil {
 		return 0, nil, err
@@ -104,6 +110,17 @@ func run(csv []byte, nodes, lists int) (time.Duration, []time.Duration, error) {
 		return 0, nil, fmt.Errorf("import: %s: %.500s", resp.Status, body)
 	}
 
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 0, nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var ls []time.Duration
 	for range lists {
 		start := time.Now()
