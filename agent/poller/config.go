@@ -20,9 +20,13 @@ type Config struct {
 	// ifSpeed, ifHighSpeed) and the system group are read every LabelEvery
 	// polls, and whenever ifNumber or sysUpTime suggest a change, or an
 	// unknown ifIndex shows up. Counters and statuses are read every poll.
+	// A device's first poll reads everything; its cycle then starts at an
+	// offset from a hash of its node name, so that devices started
+	// together read their labels in different intervals.
 	// Default 10; 1 reads them every time.
 	LabelEvery int `yaml:"label-every"`
-	// LLDPEvery: the LLDP remote table is read every LLDPEvery polls.
+	// LLDPEvery: the LLDP remote table is read every LLDPEvery polls, at
+	// a per-device offset half a cycle from the labels'.
 	// Default 10; negative never reads it.
 	LLDPEvery int `yaml:"lldp-every"`
 	// BreakerFailures is the number of consecutive failed polls after which

@@ -1,6 +1,8 @@
 package poller
 
 import (
+	"hash/fnv"
+
 	"github.com/unet-project/unet/shared/model"
 )
 
@@ -73,14 +75,51 @@ func (p *Poller) remember(m *memory, pl *plan, b *builder, ifn int, vendor model
 		}
 	}
 	switch {
-	case pl.lldp && m.polls == 1:
-		// Spread the LLDP reads between the label reads.
-		m.sinceLLDP = p.cfg.LLDPEvery / 2
 	case pl.lldp:
 		m.sinceLLDP = 0
 	default:
 		m.sinceLLDP++
 	}
+	if m.polls == 1 {
+		// The first poll read everything. Start the counts at a per-device
+		// offset, so that devices started together (the agent starting,
+		// 10,000 targets set at once) do not all read their labels in the
+		// same interval, and their LLDP tables all in another.
+		m.sinceLabels, m.sinceLLDP = readOffsets(b.poll.Node, p.cfg.LabelEvery, p.cfg.LLDPEvery)
+	}
+}
+
+// readOffsets returns where a device's label and LLDP poll counts start
+// after its first poll, from a hash of its name: the same on every agent
+// and after every restart, and spread evenly over [0, every) across
+// devices. A device with offset o reads its labels again at its
+// (every-o)-th poll, then every every-th. The LLDP offset is half a cycle
+// from the label one, so that a device reads the two in different polls
+// when it can. The hash is mixed so that it does not follow the schedule's
+// phase (FNV-1a of the name modulo the interval), whose low bits it would
+// otherwise share.
+func readOffsets(node string, labelEvery, lldpEvery int) (labels, lldp int) {
+	h := fnv.New64a()
+	h.Write([]byte(node))
+	x := mix64(h.Sum64())
+	if labelEvery > 1 {
+		labels = int(x % uint64(labelEvery))
+	}
+	if lldpEvery > 1 {
+		lldp = int((x%uint64(lldpEvery) + uint64(lldpEvery/2)) % uint64(lldpEvery))
+	}
+	return labels, lldp
+}
+
+// mix64 is SplitMix64's finalizer: every bit of x moves every bit of the
+// result.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
 }
 
 // expectRows returns the rows a non-interface column had last time, -1

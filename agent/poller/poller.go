@@ -18,7 +18,8 @@
 //
 // A poll reads only the columns it needs, side by side in the same
 // GetBulk requests (see walk.go), the labels and the LLDP table every few
-// polls only; sessions are opened per poll (see session.go).
+// polls only, each device at its own hash-spread offset in those cycles
+// (see memory.go); sessions are opened per poll (see session.go).
 //
 // Metrics (prefix unet_poller_, on the registry given): polls_total
 // {result}, poll_failures_total{reason}, timeouts_total, retries_total,
