@@ -15,6 +15,7 @@
 package derive
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -43,20 +44,73 @@ type Deriver struct {
 
 	sys    System
 	vendor model.Vendor
-	ifs    map[int]*iface
-	order  []int // ifIndexes, sorted
-	lldp   []model.LLDPNeighbor
+	// ifs are the interfaces of the last successful poll, sorted by
+	// ifIndex.
+	ifs  []iface
+	lldp []model.LLDPNeighbor
 	// haveLLDP: the LLDP table was read once, so later reads are compared.
 	haveLLDP bool
 	extra    map[string]float64
 }
 
-// iface is what the Deriver remembers of an interface.
+// iface is what the Deriver remembers of an interface between polls: the
+// values of its last read that the next poll is compared to (not the
+// strings of the row: the labels hold those), its labels and ifLastChange.
 type iface struct {
-	raw        Interface // the last read, for the next counter deltas
+	index int
+	has   Fields
+	// pos is the interface's row in the Samples of the last successful
+	// Update: its rates, which the Deriver does not keep.
+	pos int32
+
+	admin, oper                            int
+	lastChangeTicks, discTime              uint32
+	hcInOct, hcOutOct, hcInPkts, hcOutPkts uint64
+	inOct, outOct, inPkts, outPkts         uint32
+	inErr, outErr, inDisc, outDisc         uint32
+
 	labels     labels
 	lastChange time.Time
-	rates      model.Rates
+}
+
+// setRaw takes the values of r that later polls are compared to.
+func (f *iface) setRaw(r *Interface) {
+	f.index, f.has = r.Index, r.Has
+	f.admin, f.oper = r.AdminStatus, r.OperStatus
+	f.lastChangeTicks, f.discTime = r.LastChange, r.DiscontinuityTime
+	f.hcInOct, f.hcOutOct, f.hcInPkts, f.hcOutPkts = r.HCInOctets, r.HCOutOctets, r.HCInPkts, r.HCOutPkts
+	f.inOct, f.outOct, f.inPkts, f.outPkts = r.InOctets, r.OutOctets, r.InPkts, r.OutPkts
+	f.inErr, f.outErr, f.inDisc, f.outDisc = r.InErrors, r.OutErrors, r.InDiscards, r.OutDiscards
+}
+
+// raw returns the row setRaw took, without its strings.
+func (f *iface) raw() Interface {
+	return Interface{
+		Index: f.index, Has: f.has,
+		AdminStatus: f.admin, OperStatus: f.oper,
+		LastChange: f.lastChangeTicks, DiscontinuityTime: f.discTime,
+		HCInOctets: f.hcInOct, HCOutOctets: f.hcOutOct, HCInPkts: f.hcInPkts, HCOutPkts: f.hcOutPkts,
+		InOctets: f.inOct, OutOctets: f.outOct, InPkts: f.inPkts, OutPkts: f.outPkts,
+		InErrors: f.inErr, OutErrors: f.outErr, InDiscards: f.inDisc, OutDiscards: f.outDisc,
+	}
+}
+
+// find returns the interface of the last successful poll with ifIndex
+// idx, nil when there is none.
+func (d *Deriver) find(idx int) *iface {
+	lo, hi := 0, len(d.ifs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if d.ifs[m].index < idx {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(d.ifs) && d.ifs[lo].index == idx {
+		return &d.ifs[lo]
+	}
+	return nil
 }
 
 // labels are the slowly changing columns, fetched on some polls only.
@@ -83,7 +137,7 @@ type Output struct {
 
 // New returns a Deriver for the device called node.
 func New(node string) *Deriver {
-	return &Deriver{node: node, ifs: map[int]*iface{}}
+	return &Deriver{node: node}
 }
 
 // Update takes the device's next poll and returns the derived output. A
@@ -104,7 +158,7 @@ func (d *Deriver) Update(p Poll) Output {
 	}
 	d.seen = true
 	d.lastPoll = p.Time
-	out.State = d.state()
+	out.State = d.state(out.Samples)
 	out.Device = model.DeviceSample{
 		Node:                d.node,
 		Time:                p.Time,
@@ -134,9 +188,7 @@ func (d *Deriver) failed(p *Poll) []model.Event {
 	d.reachable = false
 	d.lastErr = msg
 	// Rates are over an interval that ended at the previous poll: stale.
-	for _, f := range d.ifs {
-		f.rates = model.Rates{}
-	}
+	// state gets none, as this Update has no samples.
 	return events
 }
 
@@ -171,22 +223,50 @@ func (d *Deriver) succeeded(p *Poll) ([]model.Event, []model.Sample) {
 		d.extra = maps.Clone(p.Extra)
 	}
 
-	ifs := make(map[int]*iface, len(p.Interfaces))
+	// same: the poll has the interfaces of the previous one in the same
+	// (sorted) order, the usual case: d.ifs is updated in place.
+	same := len(d.ifs) == len(p.Interfaces)
+	for i := 0; same && i < len(d.ifs); i++ {
+		same = d.ifs[i].index == p.Interfaces[i].Index
+	}
+	next := d.ifs
+	if !same {
+		next = make([]iface, 0, len(p.Interfaces))
+	}
+	// seen holds the ifIndexes of next once the poll's rows are found out
+	// of order; until then, an ifIndex above the last one is new.
+	var seen map[int]struct{}
 	samples := make([]model.Sample, 0, len(p.Interfaces))
 	for i := range p.Interfaces {
 		r := &p.Interfaces[i]
-		if _, dup := ifs[r.Index]; dup {
-			continue // a broken agent repeated a row: keep the first
+		var prev *iface
+		var prevCopy iface
+		if same {
+			prevCopy = d.ifs[i] // next[i] is overwritten below
+			prev = &prevCopy
+		} else {
+			if seen == nil && len(next) > 0 && r.Index <= next[len(next)-1].index {
+				seen = make(map[int]struct{}, len(p.Interfaces))
+				for j := range next {
+					seen[next[j].index] = struct{}{}
+				}
+			}
+			if seen != nil {
+				if _, dup := seen[r.Index]; dup {
+					continue // a broken agent repeated a row: keep the first
+				}
+				seen[r.Index] = struct{}{}
+			}
+			prev = d.find(r.Index)
 		}
-		prev := d.ifs[r.Index]
 		f := d.nextIface(prev, r, p)
-		ifs[r.Index] = f
+		f.pos = int32(len(samples))
 		if prev != nil && d.ok {
-			events = append(events, d.statusEvents(prev, f, p, st.reboot)...)
+			events = append(events, d.statusEvents(prev, &f, p, st.reboot)...)
 		}
 		s := model.Sample{
 			Node: d.node, Time: t, IfIndex: r.Index, IfName: f.labels.name,
-			AdminStatus: statusOf(&f.raw, FieldAdminStatus), OperStatus: statusOf(&f.raw, FieldOperStatus),
+			AdminStatus: f.status(FieldAdminStatus), OperStatus: f.status(FieldOperStatus),
 			SpeedBps: f.labels.speed,
 		}
 		sampleCounters(&s, r)
@@ -195,19 +275,26 @@ func (d *Deriver) succeeded(p *Poll) ([]model.Event, []model.Sample) {
 			case st.reboot:
 				s.Discontinuity = true
 			case finite(st.seconds):
-				res := computeRates(&prev.raw, r, f.labels.speed, st.seconds)
+				prevRaw := prev.raw()
+				res := computeRates(&prevRaw, r, f.labels.speed, st.seconds)
 				s.Discontinuity = res.discontinuity
 				if !res.discontinuity {
-					f.rates = res.rates
 					s.Rates = res.rates
 					s.IntervalSeconds = st.seconds
 				}
 			}
 		}
 		samples = append(samples, s)
+		if same {
+			next[i] = f
+		} else {
+			next = append(next, f)
+		}
 	}
-	d.ifs = ifs
-	d.order = slices.Sorted(maps.Keys(ifs))
+	if seen != nil {
+		slices.SortFunc(next, func(a, b iface) int { return cmp.Compare(a.index, b.index) })
+	}
+	d.ifs = next
 
 	if p.HaveLLDP {
 		nbrs := d.neighbors(p.LLDP)
@@ -229,20 +316,21 @@ func (d *Deriver) succeeded(p *Poll) ([]model.Event, []model.Sample) {
 // nextIface builds the remembered interface from its previous state and
 // the new row: labels carry over when this poll did not fetch them, and
 // statuses when the device left them out.
-func (d *Deriver) nextIface(prev *iface, r *Interface, p *Poll) *iface {
-	f := &iface{raw: *r}
+func (d *Deriver) nextIface(prev *iface, r *Interface, p *Poll) iface {
+	var f iface
+	f.setRaw(r)
 	if prev != nil {
 		f.labels = prev.labels
 		f.lastChange = prev.lastChange
 		// A status column missing from one poll (a broken agent, a cut
 		// reply) keeps the last value rather than flapping to unknown.
-		if r.Has&FieldAdminStatus == 0 && prev.raw.Has&FieldAdminStatus != 0 {
-			f.raw.Has |= FieldAdminStatus
-			f.raw.AdminStatus = prev.raw.AdminStatus
+		if r.Has&FieldAdminStatus == 0 && prev.has&FieldAdminStatus != 0 {
+			f.has |= FieldAdminStatus
+			f.admin = prev.admin
 		}
-		if r.Has&FieldOperStatus == 0 && prev.raw.Has&FieldOperStatus != 0 {
-			f.raw.Has |= FieldOperStatus
-			f.raw.OperStatus = prev.raw.OperStatus
+		if r.Has&FieldOperStatus == 0 && prev.has&FieldOperStatus != 0 {
+			f.has |= FieldOperStatus
+			f.oper = prev.oper
 		}
 	}
 	if p.Labels || prev == nil {
@@ -288,15 +376,15 @@ func (l *labels) update(r *Interface) {
 	}
 }
 
-// statusOf returns the status field b (admin or oper) of r.
-func statusOf(r *Interface, b Fields) model.IfStatus {
-	if r.Has&b == 0 {
+// status returns the status field b (admin or oper) of f.
+func (f *iface) status(b Fields) model.IfStatus {
+	if f.has&b == 0 {
 		return model.IfUnknown
 	}
 	if b == FieldAdminStatus {
-		return model.IfStatusFromSNMP(int64(r.AdminStatus))
+		return model.IfStatusFromSNMP(int64(f.admin))
 	}
-	return model.IfStatusFromSNMP(int64(r.OperStatus))
+	return model.IfStatusFromSNMP(int64(f.oper))
 }
 
 // statusEvents compares an interface across two polls.
@@ -304,7 +392,7 @@ func (d *Deriver) statusEvents(prev, cur *iface, p *Poll, reboot bool) []model.E
 	var events []model.Event
 	ev := func(kind model.EventKind, at time.Time, from, to model.IfStatus, detail string) {
 		events = append(events, model.Event{
-			Time: at, Node: d.node, Kind: kind, IfIndex: cur.raw.Index, IfName: cur.labels.name,
+			Time: at, Node: d.node, Kind: kind, IfIndex: cur.index, IfName: cur.labels.name,
 			From: string(from), To: string(to), Detail: detail,
 		})
 	}
@@ -314,24 +402,25 @@ func (d *Deriver) statusEvents(prev, cur *iface, p *Poll, reboot bool) []model.E
 	if !cur.lastChange.IsZero() && cur.lastChange.After(d.okTime.Add(-time.Second)) && !cur.lastChange.After(p.Time) {
 		at = cur.lastChange
 	}
-	if a, b := statusOf(&prev.raw, FieldAdminStatus), statusOf(&cur.raw, FieldAdminStatus); a != b {
+	if a, b := prev.status(FieldAdminStatus), cur.status(FieldAdminStatus); a != b {
 		ev(model.EventAdminStatus, p.Time, a, b, "")
 	}
-	a, b := statusOf(&prev.raw, FieldOperStatus), statusOf(&cur.raw, FieldOperStatus)
+	a, b := prev.status(FieldOperStatus), cur.status(FieldOperStatus)
 	switch {
 	case a != b:
 		ev(model.EventOperStatus, at, a, b, "")
 		if cur.lastChange.IsZero() || at.Equal(p.Time) {
 			cur.lastChange = at
 		}
-	case !reboot && prev.raw.Has&cur.raw.Has&FieldLastChange != 0 && prev.raw.LastChange != cur.raw.LastChange:
+	case !reboot && prev.has&cur.has&FieldLastChange != 0 && prev.lastChangeTicks != cur.lastChangeTicks:
 		ev(model.EventFlap, at, a, b, fmt.Sprintf("left %s and came back between two polls (ifLastChange moved)", a))
 	}
 	return events
 }
 
-// state builds the DeviceState from what the Deriver holds.
-func (d *Deriver) state() model.DeviceState {
+// state builds the DeviceState from what the Deriver holds and the samples
+// of this Update (nil for a failed poll), which have the rates.
+func (d *Deriver) state(samples []model.Sample) model.DeviceState {
 	s := model.DeviceState{
 		Node:        d.node,
 		Reachable:   d.reachable,
@@ -341,29 +430,33 @@ func (d *Deriver) state() model.DeviceState {
 		SysObjectID: d.sys.ObjectID,
 		Vendor:      d.vendor,
 		LastPoll:    d.lastPoll,
-		Interfaces:  make([]model.InterfaceState, 0, len(d.order)),
+		Interfaces:  make([]model.InterfaceState, 0, len(d.ifs)),
 		Extra:       maps.Clone(d.extra),
 	}
 	if d.haveUptime {
 		s.UptimeSeconds = int64(d.uptime / 100)
 	}
-	for _, idx := range d.order {
-		f := d.ifs[idx]
+	for i := range d.ifs {
+		f := &d.ifs[i]
+		var rates model.Rates
+		if int(f.pos) < len(samples) {
+			rates = samples[f.pos].Rates
+		}
 		typ := ""
-		if f.raw.Has&FieldType != 0 || f.labels.typ != 0 {
+		if f.has&FieldType != 0 || f.labels.typ != 0 {
 			typ = IfTypeName(f.labels.typ)
 		}
 		s.Interfaces = append(s.Interfaces, model.InterfaceState{
-			Index:       idx,
+			Index:       f.index,
 			Name:        f.labels.name,
 			Descr:       f.labels.descr,
 			Alias:       f.labels.alias,
 			Type:        typ,
-			AdminStatus: statusOf(&f.raw, FieldAdminStatus),
-			OperStatus:  statusOf(&f.raw, FieldOperStatus),
+			AdminStatus: f.status(FieldAdminStatus),
+			OperStatus:  f.status(FieldOperStatus),
 			SpeedBps:    f.labels.speed,
 			LastChange:  f.lastChange,
-			Rates:       f.rates,
+			Rates:       rates,
 		})
 	}
 	if len(d.lldp) > 0 {

@@ -29,10 +29,11 @@ func (d *Deriver) neighbors(rows []LLDPRemote) []model.LLDPNeighbor {
 		return nil
 	}
 	byName := make(map[string]int, 2*len(d.ifs))
-	for idx, f := range d.ifs {
+	for i := range d.ifs {
+		f := &d.ifs[i]
 		for _, n := range []string{f.labels.descr, f.labels.name} {
 			if n != "" {
-				byName[n] = idx
+				byName[n] = f.index
 			}
 		}
 	}
@@ -59,10 +60,10 @@ func (d *Deriver) neighbors(rows []LLDPRemote) []model.LLDPNeighbor {
 func (d *Deriver) localPort(r *LLDPRemote, byName map[string]int) (int, string) {
 	for _, id := range []string{r.LocalPortID, r.LocalPortDescr} {
 		if idx, ok := byName[id]; ok && id != "" {
-			return idx, d.ifs[idx].labels.name
+			return idx, d.find(idx).labels.name
 		}
 	}
-	if f, ok := d.ifs[r.LocalPortNum]; ok {
+	if f := d.find(r.LocalPortNum); f != nil {
 		return r.LocalPortNum, f.labels.name
 	}
 	for _, id := range []string{r.LocalPortID, r.LocalPortDescr} {
