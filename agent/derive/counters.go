@@ -89,8 +89,9 @@ type rateResult struct {
 // bounds the wraps of 32-bit counters. Any counter that went back without
 // a plausible wrap, or a changed ifCounterDiscontinuityTime, makes the
 // whole interface discontinuous: all its counters may have been reset
-// together, and a rate from one of them would be a spike.
-func computeRates(prev, cur *Interface, speed uint64, dt float64) rateResult {
+// together, and a rate from one of them would be a spike. The rates point
+// into vals.
+func computeRates(prev, cur *Interface, speed uint64, dt float64, vals *[8]float64) rateResult {
 	var res rateResult
 	if prev.Has&cur.Has&FieldDiscontinuityTime != 0 && prev.DiscontinuityTime != cur.DiscontinuityTime {
 		res.discontinuity = true
@@ -106,7 +107,6 @@ func computeRates(prev, cur *Interface, speed uint64, dt float64) rateResult {
 		maxOct = float64(speed) / 8 * dt * wrapSpeedFactor
 		maxPkt = float64(speed) / (8 * minFrameBytes) * dt * wrapSpeedFactor
 	}
-	vals := new([8]float64)
 	out := [8]**float64{
 		&res.rates.InBps, &res.rates.OutBps, &res.rates.InPps, &res.rates.OutPps,
 		&res.rates.InErrorsRate, &res.rates.OutErrorsRate, &res.rates.InDiscardsRate, &res.rates.OutDiscardsRate,

@@ -236,6 +236,7 @@ func (d *Deriver) succeeded(p *Poll) ([]model.Event, []model.Sample) {
 	// seen holds the ifIndexes of next once the poll's rows are found out
 	// of order; until then, an ifIndex above the last one is new.
 	var seen map[int]struct{}
+	var vals []float64 // the rates, 8 a row of p.Interfaces
 	samples := make([]model.Sample, 0, len(p.Interfaces))
 	for i := range p.Interfaces {
 		r := &p.Interfaces[i]
@@ -275,8 +276,12 @@ func (d *Deriver) succeeded(p *Poll) ([]model.Event, []model.Sample) {
 			case st.reboot:
 				s.Discontinuity = true
 			case finite(st.seconds):
+				if vals == nil {
+					// One block for the rates of all the interfaces.
+					vals = make([]float64, 8*len(p.Interfaces))
+				}
 				prevRaw := prev.raw()
-				res := computeRates(&prevRaw, r, f.labels.speed, st.seconds)
+				res := computeRates(&prevRaw, r, f.labels.speed, st.seconds, (*[8]float64)(vals[8*i:]))
 				s.Discontinuity = res.discontinuity
 				if !res.discontinuity {
 					s.Rates = res.rates
