@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the OS packages that the tests and the demo need, when missing:
-#   snmpd  Net-SNMP's agent, an independent SNMPv3 peer for the poller's tests
+#   snmpd    Net-SNMP's agent, an independent SNMPv3 peer for the poller's tests
+#   snmp     Net-SNMP's tools (snmpget), an independent v3 client for the simulator's tests
+#   snmpsim  real devices' recorded walks (its examples), replayed by the simulator's tests
 # Fails loudly when one cannot be installed: tests must not skip for lack of it.
 set -euo pipefail
 
 need=()
 command -v snmpd >/dev/null 2>&1 || [ -x /usr/sbin/snmpd ] || need+=(snmpd)
+command -v snmpget >/dev/null 2>&1 || need+=(snmp)
+[ -e /usr/share/doc/snmpsim/examples/data/public.snmprec.gz ] || need+=(snmpsim)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
