@@ -4,39 +4,17 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/unet-project/unet/internal/testsupport"
 	"github.com/unet-project/unet/shared/model"
 	"github.com/unet-project/unet/shared/snmpsim"
 )
-
-// testLogger writes through t.Log; after the test it drops lines, since
-// workers may log while the test's cleanups run.
-func testLogger(t testing.TB) *slog.Logger {
-	t.Helper()
-	w := &tWriter{t: t}
-	t.Cleanup(func() { w.done.Store(true) })
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct {
-	t    testing.TB
-	done atomic.Bool
-}
-
-func (w *tWriter) Write(p []byte) (int, error) {
-	if !w.done.Load() {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
-}
 
 // Every test takes its own range of 127.x.y.z addresses (simConfig's
 // base), so that parallel tests never poll each other's devices.
@@ -103,7 +81,7 @@ func targets(s *snmpsim.Simulator, profile model.SNMPProfile) []Target {
 func newTestPoller(t testing.TB, cfg Config, sink func(Result)) (*Poller, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	p, err := New(cfg, Dependencies{Logger: testLogger(t), Registry: reg, Sink: sink})
+	p, err := New(cfg, Dependencies{Logger: testsupport.Logger(t), Registry: reg, Sink: sink})
 	if err != nil {
 		t.Fatalf("poller.New: %v", err)
 	}
