@@ -132,37 +132,30 @@ variables:
 // resolveConfig layers defaults, the file, the environment and the flags.
 func resolveConfig(cmd *cobra.Command, configFile string, flags *agent.Config, getenv func(string) string) (agent.Config, error) {
 	cfg := agent.DefaultConfig()
-	if configFile == "" {
-		configFile = getenv("UNET_CONFIG")
-	}
-	if err := config.Load(configFile, &cfg, getenv); err != nil {
+	setFlags := func() { applyFlags(cmd, &cfg, flags) }
+	if err := config.Resolve(configFile, &cfg, getenv, setFlags); err != nil {
 		return cfg, err
 	}
-	applyFlags(cmd, &cfg, flags)
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("invalid configuration: %w", err)
 	}
 	return cfg, nil
 }
 
-// applyFlags copies the flags the user set over cfg: flags win over the
-// file and the environment, but an unset flag must not reset them.
+// applyFlags copies the flags the user set over cfg.
 func applyFlags(cmd *cobra.Command, cfg, flags *agent.Config) {
-	set := func(name string, apply func()) {
-		if cmd.Flags().Changed(name) {
-			apply()
-		}
-	}
-	set("collector", func() { cfg.Collector = flags.Collector })
-	set("site", func() { cfg.Sites = flags.Sites })
-	set("data-dir", func() { cfg.DataDir = flags.DataDir })
-	set("name", func() { cfg.Name = flags.Name })
-	set("listen", func() { cfg.Listen = flags.Listen })
-	set("workers", func() { cfg.Poller.Workers = flags.Poller.Workers })
-	set("inventory-refresh", func() { cfg.InventoryRefresh = flags.InventoryRefresh })
-	set("once-wait", func() { cfg.OnceWait = flags.OnceWait })
-	set("log-level", func() { cfg.Log.Level = flags.Log.Level })
-	set("log-format", func() { cfg.Log.Format = flags.Log.Format })
+	config.ApplyChanged(cmd.Flags(), map[string]func(){
+		"collector":         func() { cfg.Collector = flags.Collector },
+		"site":              func() { cfg.Sites = flags.Sites },
+		"data-dir":          func() { cfg.DataDir = flags.DataDir },
+		"name":              func() { cfg.Name = flags.Name },
+		"listen":            func() { cfg.Listen = flags.Listen },
+		"workers":           func() { cfg.Poller.Workers = flags.Poller.Workers },
+		"inventory-refresh": func() { cfg.InventoryRefresh = flags.InventoryRefresh },
+		"once-wait":         func() { cfg.OnceWait = flags.OnceWait },
+		"log-level":         func() { cfg.Log.Level = flags.Log.Level },
+		"log-format":        func() { cfg.Log.Format = flags.Log.Format },
+	})
 }
 
 // resolveOutput checks -o and resolves auto: a table for a person at a

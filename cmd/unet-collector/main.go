@@ -87,34 +87,27 @@ flags. Environment variables:
 // resolveConfig layers defaults, the file, the environment and the flags.
 func resolveConfig(cmd *cobra.Command, configFile string, flags *collector.Config, getenv func(string) string) (collector.Config, error) {
 	cfg := collector.DefaultConfig()
-	if configFile == "" {
-		configFile = getenv("UNET_CONFIG")
-	}
-	if err := config.Load(configFile, &cfg, getenv); err != nil {
+	setFlags := func() { applyFlags(cmd, &cfg, flags) }
+	if err := config.Resolve(configFile, &cfg, getenv, setFlags); err != nil {
 		return cfg, err
 	}
-	applyFlags(cmd, &cfg, flags)
 	return cfg, cfg.Validate()
 }
 
-// applyFlags copies the flags the user set over cfg: flags win over the
-// file and the environment, but an unset flag must not reset them.
+// applyFlags copies the flags the user set over cfg.
 func applyFlags(cmd *cobra.Command, cfg, flags *collector.Config) {
-	set := func(name string, apply func()) {
-		if cmd.Flags().Changed(name) {
-			apply()
-		}
-	}
-	set("data-dir", func() { cfg.DataDir = flags.DataDir })
-	set("listen", func() { cfg.Listen = flags.Listen })
-	set("etcd-endpoints", func() { cfg.Etcd.Endpoints = flags.Etcd.Endpoints })
-	set("etcd-ca-cert", func() { cfg.Etcd.CACert = flags.Etcd.CACert })
-	set("etcd-cert", func() { cfg.Etcd.Cert = flags.Etcd.Cert })
-	set("etcd-key", func() { cfg.Etcd.Key = flags.Etcd.Key })
-	set("etcd-username", func() { cfg.Etcd.Username = flags.Etcd.Username })
-	set("etcd-client-url", func() { cfg.Etcd.EmbeddedClientURL = flags.Etcd.EmbeddedClientURL })
-	set("etcd-peer-url", func() { cfg.Etcd.EmbeddedPeerURL = flags.Etcd.EmbeddedPeerURL })
-	set("etcd-prefix", func() { cfg.Store.Prefix = flags.Store.Prefix })
-	set("log-level", func() { cfg.Log.Level = flags.Log.Level })
-	set("log-format", func() { cfg.Log.Format = flags.Log.Format })
+	config.ApplyChanged(cmd.Flags(), map[string]func(){
+		"data-dir":        func() { cfg.DataDir = flags.DataDir },
+		"listen":          func() { cfg.Listen = flags.Listen },
+		"etcd-endpoints":  func() { cfg.Etcd.Endpoints = flags.Etcd.Endpoints },
+		"etcd-ca-cert":    func() { cfg.Etcd.CACert = flags.Etcd.CACert },
+		"etcd-cert":       func() { cfg.Etcd.Cert = flags.Etcd.Cert },
+		"etcd-key":        func() { cfg.Etcd.Key = flags.Etcd.Key },
+		"etcd-username":   func() { cfg.Etcd.Username = flags.Etcd.Username },
+		"etcd-client-url": func() { cfg.Etcd.EmbeddedClientURL = flags.Etcd.EmbeddedClientURL },
+		"etcd-peer-url":   func() { cfg.Etcd.EmbeddedPeerURL = flags.Etcd.EmbeddedPeerURL },
+		"etcd-prefix":     func() { cfg.Store.Prefix = flags.Store.Prefix },
+		"log-level":       func() { cfg.Log.Level = flags.Log.Level },
+		"log-format":      func() { cfg.Log.Format = flags.Log.Format },
+	})
 }

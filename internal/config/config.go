@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -142,4 +143,30 @@ func setFromString(v reflect.Value, s string) error {
 		return fmt.Errorf("unsupported type %s", v.Type())
 	}
 	return nil
+}
+
+// Resolve fills cfg (a pointer to a struct already holding the defaults)
+// in the order every μNet daemon uses: the YAML file at path (or at
+// $UNET_CONFIG when path is empty), then the environment, then setFlags,
+// which copies the command-line flags the user set.
+func Resolve(path string, cfg any, getenv func(string) string, setFlags func()) error {
+	if path == "" {
+		path = getenv("UNET_CONFIG")
+	}
+	if err := Load(path, cfg, getenv); err != nil {
+		return err
+	}
+	setFlags()
+	return nil
+}
+
+// ApplyChanged calls apply[name] for every flag of fs the user set: flags
+// win over the file and the environment, but an unset flag, holding its
+// default, must not reset them.
+func ApplyChanged(fs *pflag.FlagSet, apply map[string]func()) {
+	for name, set := range apply {
+		if fs.Changed(name) {
+			set()
+		}
+	}
 }

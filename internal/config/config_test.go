@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 type sample struct {
@@ -73,5 +75,32 @@ func TestLoadEmptyFile(t *testing.T) {
 	cfg := sample{Listen: "default"}
 	if err := Load(path, &cfg, os.Getenv); err != nil || cfg.Listen != "default" {
 		t.Errorf("empty file: err=%v listen=%q, want defaults kept", err, cfg.Listen)
+	}
+}
+
+func TestResolveUsesUNETCONFIGAndFlagsLast(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte("listen: from-file\ndata-dir: from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"UNET_CONFIG": path, "UNET_DATA_DIR": "from-env", "UNET_DEBUG": "true"}
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	debug := fs.Bool("debug", false, "")
+	dataDir := fs.String("data-dir", "from-flag-default", "")
+	if err := fs.Parse([]string{"--data-dir", "from-flag"}); err != nil {
+		t.Fatal(err)
+	}
+	var cfg sample
+	err := Resolve("", &cfg, func(k string) string { return env[k] }, func() {
+		ApplyChanged(fs, map[string]func(){
+			"data-dir": func() { cfg.DataDir = *dataDir },
+			"debug":    func() { cfg.Debug = *debug }, // not set: must not reset the environment's true
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "from-file" || cfg.DataDir != "from-flag" || !cfg.Debug {
+		t.Errorf("got %+v, want listen from $UNET_CONFIG's file, data-dir from the flag, debug kept from the environment", cfg)
 	}
 }
