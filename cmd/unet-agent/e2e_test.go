@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,13 +47,13 @@ type process struct {
 	t      *testing.T
 	name   string
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testsupport.SyncBuffer
 	done   chan error
 }
 
 func startProcess(t *testing.T, bin string, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{t: t, name: filepath.Base(bin), cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &process{t: t, name: filepath.Base(bin), cmd: exec.Command(bin, args...), stderr: &testsupport.SyncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Env = env
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -96,23 +95,6 @@ func (p *process) waitFor(what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // runOnce runs a binary to completion and returns stdout and stderr.

@@ -6,12 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
 
+	"github.com/unet-project/unet/internal/testsupport"
 	"github.com/unet-project/unet/shared/bundle"
 	"github.com/unet-project/unet/shared/model"
 	"github.com/unet-project/unet/shared/snmpsim"
@@ -19,11 +19,11 @@ import (
 
 // start runs the command with args until the test ends, and returns the
 // simulator once it serves.
-func start(t *testing.T, env map[string]string, args ...string) (*snmpsim.Simulator, *syncBuffer) {
+func start(t *testing.T, env map[string]string, args ...string) (*snmpsim.Simulator, *testsupport.SyncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan *snmpsim.Simulator, 1)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testsupport.SyncBuffer
 	cmd := newCommand(func(k string) string { return env[k] }, &stdout, &stderr, func(s *snmpsim.Simulator) { ready <- s })
 	cmd.SetArgs(args)
 	done := make(chan error, 1)
@@ -46,23 +46,6 @@ func start(t *testing.T, env map[string]string, args ...string) (*snmpsim.Simula
 		t.Fatal("unet-snmpsim did not start")
 	}
 	return nil, nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func TestServesAndWritesTheInventory(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -46,34 +45,17 @@ type env struct {
 	srv   *httptest.Server
 	etcd  *embedded.Server
 	cli   *clientv3.Client
-	logs  *syncBuffer
+	logs  *testsupport.SyncBuffer
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
+// testsupport.SyncBuffer collects log output from concurrent handlers.
 // newEnv starts etcd, a store and the API; cfg tweaks the API's config.
 // Every answer and the logs are checked for secrets at the end.
 func newEnv(t *testing.T, cfg ...func(*Config)) *env {
 	t.Helper()
 	srv, cli := testsupport.EtcdServer(t)
 	store := desired.New(cli, desired.DefaultConfig(), testsupport.Logger(t))
-	e := &env{t: t, store: store, etcd: srv, cli: cli, logs: &syncBuffer{}}
+	e := &env{t: t, store: store, etcd: srv, cli: cli, logs: &testsupport.SyncBuffer{}}
 	e.api, e.reg = e.newAPI(cfg...)
 	e.srv = httptest.NewServer(e.api.Handler())
 	t.Cleanup(e.srv.Close)

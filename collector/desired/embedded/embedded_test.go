@@ -1,12 +1,10 @@
 package embedded_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,28 +12,10 @@ import (
 	"github.com/unet-project/unet/internal/testsupport"
 )
 
-// lockedBuffer lets etcd's goroutines log while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestStartServeClose: the server serves a client, stops quietly (no
 // error lines for its own closed listeners) and tolerates a second Close.
 func TestStartServeClose(t *testing.T) {
-	var logs lockedBuffer
+	var logs testsupport.SyncBuffer
 	cfg := embedded.DefaultConfig(t.TempDir())
 	cfg.ClientURL = fmt.Sprintf("http://127.0.0.1:%d", testsupport.FreePort(t))
 	cfg.PeerURL = fmt.Sprintf("http://127.0.0.1:%d", testsupport.FreePort(t))
