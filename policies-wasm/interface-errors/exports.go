@@ -1,0 +1,51 @@
+//go:build wasip1
+
+package main
+
+import "unsafe"
+
+// buf is the buffer of the last unet_alloc. Keeping it in a global keeps it
+// alive (and Go's collector does not move objects); a []uint64 makes it
+// 8-byte aligned as the ABI requires.
+var buf []uint64
+
+//go:wasmexport unet_abi_version
+func abiVersion() int32 { return 1 }
+
+//go:wasmexport unet_manifest
+func unetManifest() int64 {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(manifest)))
+	return int64(p)<<32 | int64(len(manifest))
+}
+
+//go:wasmexport unet_alloc
+func unetAlloc(size int32) int32 {
+	if size < 0 || size > 1<<30 {
+		return 0
+	}
+	words := (int(size) + 7) / 8
+	if cap(buf) < words {
+		buf = make([]uint64, max(words, 1))
+	}
+	buf = buf[:max(words, 1)]
+	return int32(uintptr(unsafe.Pointer(&buf[0])))
+}
+
+//go:wasmexport unet_eval
+func unetEval(rule, in, n, out int32) int32 {
+	if rule != 0 {
+		return 1 // no such rule
+	}
+	// Records, strings and verdicts are all in buf: address a is
+	// mem[a-base].
+	base := int32(uintptr(unsafe.Pointer(&buf[0])))
+	mem := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), len(buf)*8)
+	rin, rout := int(in-base), int(out-base)
+	if n < 0 || rin < 0 || rout < 0 || rin+int(n)*stride > len(mem) || rout+int(n) > len(mem) {
+		return 2 // not our buffer
+	}
+	for r := range int(n) {
+		mem[rout+r] = verdict(mem[rin+r*stride : rin+(r+1)*stride])
+	}
+	return 0
+}
