@@ -7,6 +7,7 @@ package lang
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/unet-project/unet/collector/policy/abi"
 )
@@ -30,6 +31,10 @@ type Program struct {
 	Fields []abi.Field
 	// Regexes are the distinct regexes of MATCHES, in RegexLit.ID order.
 	Regexes []abi.Regex
+
+	// regexps are Regexes compiled by Check, so that evaluating a program
+	// compiles each regex once (see Program.Regexp).
+	regexps []*regexp.Regexp
 }
 
 // Rule is `[rule "name":] WHEN cond THEN action`.
