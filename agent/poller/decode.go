@@ -1,11 +1,10 @@
 package poller
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 	"strings"
-
-	"github.com/gosnmp/gosnmp"
 
 	"github.com/unet-project/unet/agent/derive"
 )
@@ -34,38 +33,38 @@ func newBuilder(interfaces int) *builder {
 	}
 }
 
-// scalar stores a scalar read by Get or as a GetBulk non-repeater.
-func (b *builder) scalar(oid string, v *gosnmp.SnmpPDU) {
-	switch oid {
-	case oidSysDescr, oidSysName, oidSysObjectID:
-		if b.poll.System == nil {
-			b.poll.System = &derive.System{}
-		}
-		s := b.poll.System
-		switch oid {
-		case oidSysDescr:
-			s.Descr, _ = str(v)
-		case oidSysName:
-			s.Name, _ = str(v)
-		case oidSysObjectID:
-			if o, ok := v.Value.(string); ok && v.Type == gosnmp.ObjectIdentifier {
-				s.ObjectID = strings.TrimPrefix(o, ".")
-			} else {
-				b.bad++
-			}
-		}
-	case oidSysUpTime:
-		if t, ok := v.Value.(uint32); ok && v.Type == gosnmp.TimeTicks {
-			b.poll.Uptime, b.poll.HaveUptime = t, true
+// system stores a varbind of the system group's Get.
+func (b *builder) system(v *varbind) {
+	if b.poll.System == nil {
+		b.poll.System = &derive.System{}
+	}
+	s := b.poll.System
+	switch {
+	case bytes.Equal(v.name, encSysDescr):
+		s.Descr, _ = str(v)
+	case bytes.Equal(v.name, encSysName):
+		s.Name, _ = str(v)
+	case bytes.Equal(v.name, encSysObjectID):
+		if o, ok := oidText(v.raw); ok && v.typ == tagOID {
+			s.ObjectID = o
 		} else {
 			b.bad++
 		}
 	}
 }
 
+// uptime stores sysUpTime.0.
+func (b *builder) uptime(v *varbind) {
+	if v.typ == tagTimeTicks {
+		b.poll.Uptime, b.poll.HaveUptime = uint32(v.u), true
+	} else {
+		b.bad++
+	}
+}
+
 // ifNumber reads ifNumber.0; -1 when absent or broken.
-func ifNumber(v *gosnmp.SnmpPDU) int {
-	if v.Name != oidIfNumber {
+func ifNumber(v *varbind) int {
+	if !bytes.Equal(v.name, encIfNumber) {
 		return -1
 	}
 	n, ok := intVal(v)
@@ -76,7 +75,7 @@ func ifNumber(v *gosnmp.SnmpPDU) int {
 }
 
 // extra stores the value of an extra OID under key.
-func (b *builder) extra(key string, v *gosnmp.SnmpPDU) {
+func (b *builder) extra(key string, v *varbind) {
 	f, ok := floatVal(v)
 	if !ok {
 		b.bad++
@@ -90,7 +89,7 @@ func (b *builder) extra(key string, v *gosnmp.SnmpPDU) {
 
 // row stores one varbind of a walked column; suffix is its index, and
 // ifIndex the index already parsed for interface columns (0: invalid).
-func (b *builder) row(def *columnDef, suffix string, ifIndex int, v *gosnmp.SnmpPDU) {
+func (b *builder) row(def *columnDef, suffix []byte, ifIndex int, v *varbind) {
 	switch def.table {
 	case tableIf:
 		if ifIndex <= 0 {
@@ -105,7 +104,7 @@ func (b *builder) row(def *columnDef, suffix string, ifIndex int, v *gosnmp.Snmp
 			b.bad++
 		}
 	case tableLLDPLoc:
-		port, ok := parseIndex(suffix)
+		port, ok := berIndex(suffix)
 		s, okv := str(v)
 		if !ok || !okv {
 			b.bad++
@@ -125,7 +124,12 @@ func (b *builder) row(def *columnDef, suffix string, ifIndex int, v *gosnmp.Snmp
 			lp.descr = s
 		}
 	case tableExtra:
-		b.extra(def.name+"."+suffix, v)
+		index, ok := berSuffixText(suffix)
+		if !ok {
+			b.bad++
+			return
+		}
+		b.extra(def.name+"."+index, v)
 	}
 }
 
@@ -148,7 +152,7 @@ func (b *builder) ifRow(idx int) *derive.Interface {
 }
 
 // ifValue stores an ifTable/ifXTable value; false when its type is wrong.
-func (b *builder) ifValue(r *derive.Interface, id colID, v *gosnmp.SnmpPDU) bool {
+func (b *builder) ifValue(r *derive.Interface, id colID, v *varbind) bool {
 	var field derive.Fields
 	switch id {
 	case colIfDescr, colIfName, colIfAlias:
@@ -226,8 +230,12 @@ func (b *builder) ifValue(r *derive.Interface, id colID, v *gosnmp.SnmpPDU) bool
 
 // lldpValue stores an lldpRemTable value; false when the index or the
 // type is wrong.
-func (b *builder) lldpValue(suffix string, id colID, v *gosnmp.SnmpPDU) bool {
+func (b *builder) lldpValue(suffixBER []byte, id colID, v *varbind) bool {
 	// timeMark.localPortNum.remIndex
+	suffix, ok := berSuffixText(suffixBER)
+	if !ok {
+		return false
+	}
 	_, rest, ok1 := strings.Cut(suffix, ".")
 	portText, remText, ok2 := strings.Cut(rest, ".")
 	port, ok3 := parseIndex(portText)
@@ -256,15 +264,15 @@ func (b *builder) lldpValue(suffix string, id colID, v *gosnmp.SnmpPDU) bool {
 			r.PortIDSubtype = int(n)
 		}
 	default:
-		raw, ok := v.Value.([]byte)
-		if !ok || v.Type != gosnmp.OctetString {
+		if v.typ != tagOctetString {
 			return false
 		}
+		raw := v.raw
 		switch id {
 		case colLldpRemChassisID:
-			r.ChassisID = raw
+			r.ChassisID = bytes.Clone(raw) // raw is the receive buffer's
 		case colLldpRemPortID:
-			r.PortID = raw
+			r.PortID = bytes.Clone(raw)
 		case colLldpRemPortDesc:
 			r.PortDescr = string(raw)
 		case colLldpRemSysName:
@@ -285,55 +293,44 @@ func (b *builder) finish() derive.Poll {
 	return b.poll
 }
 
-// str reads an OCTET STRING.
-func str(v *gosnmp.SnmpPDU) (string, bool) {
-	b, ok := v.Value.([]byte)
-	if !ok || v.Type != gosnmp.OctetString {
+// str reads an OCTET STRING (copied: the varbind's bytes are the
+// receive buffer's).
+func str(v *varbind) (string, bool) {
+	if v.typ != tagOctetString {
 		return "", false
 	}
-	return string(b), true
+	return string(v.raw), true
 }
 
 // intVal reads an INTEGER.
-func intVal(v *gosnmp.SnmpPDU) (int64, bool) {
-	n, ok := v.Value.(int)
-	if !ok || v.Type != gosnmp.Integer {
-		return 0, false
-	}
-	return int64(n), true
+func intVal(v *varbind) (int64, bool) {
+	return v.i, v.typ == tagInteger
 }
 
 // uintVal reads any unsigned number (Counter32/64, Gauge32, TimeTicks,
 // Unsigned32) and non-negative INTEGERs, which broken agents send for
 // counters.
-func uintVal(v *gosnmp.SnmpPDU) (uint64, bool) {
-	switch x := v.Value.(type) {
-	case uint64:
-		return x, v.Type == gosnmp.Counter64
-	case uint:
-		return uint64(x), v.Type == gosnmp.Counter32 || v.Type == gosnmp.Gauge32
-	case uint32:
-		return uint64(x), v.Type == gosnmp.TimeTicks || v.Type == gosnmp.Uinteger32
-	case int:
-		return uint64(x), x >= 0 && v.Type == gosnmp.Integer
+func uintVal(v *varbind) (uint64, bool) {
+	switch v.typ {
+	case tagCounter32, tagGauge32, tagTimeTicks, tagUinteger32, tagCounter64:
+		return v.u, true
+	case tagInteger:
+		return uint64(v.i), v.i >= 0
 	}
 	return 0, false
 }
 
 // floatVal reads a number, or a string that holds one (UCD-SNMP's load
-// averages are strings).
-func floatVal(v *gosnmp.SnmpPDU) (float64, bool) {
+// averages are strings, or Opaque floats).
+func floatVal(v *varbind) (float64, bool) {
 	if u, ok := uintVal(v); ok {
 		return float64(u), true
 	}
 	if n, ok := intVal(v); ok {
 		return float64(n), true
 	}
-	switch x := v.Value.(type) {
-	case float32:
-		return float64(x), !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0)
-	case float64:
-		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	if v.typ == tagOpaque && v.hasF {
+		return v.f, !math.IsNaN(v.f) && !math.IsInf(v.f, 0)
 	}
 	if s, ok := str(v); ok {
 		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)

@@ -14,9 +14,10 @@ import (
 
 // classify turns a poll error into a reason and a message that says what
 // to check.
-func classify(err error, t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) (string, error) {
+func classify(err error, t *Target, engineFound, startedWithEngine bool) (string, error) {
 	var pe *protocolError
 	var se *snmpError
+	var me *malformedError
 	var ne net.Error
 	msg := err.Error()
 	switch {
@@ -24,6 +25,10 @@ func classify(err error, t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) (s
 		return "canceled", errors.New("canceled")
 	case errors.Is(err, context.DeadlineExceeded):
 		return "deadline", errors.New("the poll did not finish within its interval (slow device? raise the interval or the timeout)")
+	case errors.Is(err, errTimeout):
+		return "timeout", timeoutError(t, engineFound, startedWithEngine)
+	case errors.As(err, &me):
+		return "malformed", me
 	case errors.As(err, &pe):
 		return "protocol", pe
 	case errors.As(err, &se):
@@ -39,7 +44,7 @@ func classify(err error, t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) (s
 	case strings.Contains(msg, "connection refused"):
 		return "refused", fmt.Errorf("connection refused: nothing listens on UDP port %d of %s", t.settings().port, t.Address)
 	case strings.Contains(msg, "timeout") || strings.Contains(msg, "i/o timeout"):
-		return "timeout", timeoutError(t, g, startedWithEngine)
+		return "timeout", timeoutError(t, engineFound, startedWithEngine)
 	case strings.Contains(msg, "not authentic"):
 		// The device's Report (wrong digest, unknown user) is not
 		// authenticated, so gosnmp cannot say which it was.
@@ -60,13 +65,12 @@ func classify(err error, t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) (s
 // device both look like silence. With v3, an engine that answered the
 // discovery of this poll but not the request means the keys are wrong
 // (gosnmp reports a wrong privacy key as a plain timeout).
-func timeoutError(t *Target, g *gosnmp.GoSNMP, startedWithEngine bool) error {
+func timeoutError(t *Target, engineFound, startedWithEngine bool) error {
 	if t.Profile.Version != model.SNMPv3 {
 		return errors.New("timeout (device down or wrong community?)")
 	}
-	usp, _ := g.SecurityParameters.(*gosnmp.UsmSecurityParameters)
 	switch {
-	case !startedWithEngine && usp != nil && usp.AuthoritativeEngineID != "":
+	case !startedWithEngine && engineFound:
 		return errors.New("timeout (wrong v3 keys?)")
 	case startedWithEngine:
 		return errors.New("timeout (device down, or wrong v3 keys?)")
@@ -80,4 +84,14 @@ func firstLine(s string) string {
 		s = s[:300] + "…"
 	}
 	return s
+}
+
+// engineFound tells whether a v3 session learned the device's engine
+// (nil: a v2c poll).
+func engineFound(g *gosnmp.GoSNMP) bool {
+	if g == nil {
+		return false
+	}
+	usp, _ := g.SecurityParameters.(*gosnmp.UsmSecurityParameters)
+	return usp != nil && usp.AuthoritativeEngineID != ""
 }

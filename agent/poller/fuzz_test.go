@@ -37,14 +37,7 @@ func FuzzDecodeResponse(f *testing.F) {
 	// Fuzz runs are sequential within a process: the hook reads the
 	// current run's responses.
 	var responses [][]byte
-	p.connect = func(g *gosnmp.GoSNMP) error {
-		if err := g.Connect(); err != nil { // allocates gosnmp's buffers; sends nothing
-			return err
-		}
-		g.Conn.Close()
-		g.Conn = &replayConn{responses: responses}
-		return nil
-	}
+	replay(p, func() [][]byte { return responses })
 	f.Fuzz(func(t *testing.T, get, bulk []byte) {
 		responses = [][]byte{get, bulk}
 		retries := 0
@@ -74,6 +67,16 @@ func FuzzDecodeResponse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// replay makes p's v2c polls talk to a replayConn answering with
+// responses(), with request id 0 for every request (the canned responses
+// carry 0).
+func replay(p *Poller, responses func() [][]byte) {
+	p.dial = func(context.Context, string) (net.Conn, error) {
+		return &replayConn{responses: responses()}, nil
+	}
+	p.requestIDs = func() func() int32 { return func() int32 { return 0 } }
 }
 
 // replayConn is a device that answers each request with the next canned
@@ -117,8 +120,8 @@ type fuzzSeed struct {
 	get, bulk []byte
 }
 
-// fuzzSeeds are well-formed answers (request id 0, which gosnmp accepts
-// for any request) and a few broken ones.
+// fuzzSeeds are well-formed answers (request id 0, as replay makes the
+// poller ask) and a few broken ones.
 func fuzzSeeds(tb testing.TB) []fuzzSeed {
 	tb.Helper()
 	msg := func(vars ...gosnmp.SnmpPDU) []byte {
@@ -217,14 +220,7 @@ func TestWriteFuzzCorpus(t *testing.T) {
 func TestReplayedPoll(t *testing.T) {
 	seeds := fuzzSeeds(t)
 	p, _ := newTestPoller(t, DefaultConfig(), nil)
-	p.connect = func(g *gosnmp.GoSNMP) error {
-		if err := g.Connect(); err != nil {
-			return err
-		}
-		g.Conn.Close()
-		g.Conn = &replayConn{responses: [][]byte{seeds[0].get, seeds[0].bulk}}
-		return nil
-	}
+	replay(p, func() [][]byte { return [][]byte{seeds[0].get, seeds[0].bulk} })
 	tgt := Target{Node: "replay", Address: "127.0.0.1", Profile: v2cProfile(9)}
 	r := p.poll(context.Background(), &tgt, newMemory(), true)
 	if r.Poll.Err != nil {

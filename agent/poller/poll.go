@@ -1,10 +1,11 @@
 package poller
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"runtime/debug"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
@@ -35,10 +36,16 @@ type Result struct {
 
 // Non-repeaters of the first GetBulk: GetNext of the scalar objects gives
 // their .0 instances, so every poll reads sysUpTime in the same PDU as
-// the first counters, at no extra round trip.
+// the first counters, at no extra round trip. Extra scalars follow them.
+var (
+	objSysUpTime = mustOID(".1.3.6.1.2.1.1.3")
+	objIfNumber  = mustOID(".1.3.6.1.2.1.2.1")
+)
+
 const (
-	objSysUpTime = ".1.3.6.1.2.1.1.3"
-	objIfNumber  = ".1.3.6.1.2.1.2.1"
+	nonRepUptime   = 0
+	nonRepIfNumber = 1
+	nonRepExtras   = 2 // the first extra scalar
 )
 
 // poll runs one poll of t. It never panics: a device that sends garbage
@@ -56,28 +63,43 @@ func (p *Poller) poll(ctx context.Context, t *Target, m *memory, full bool) (res
 		res.Poll.Duration = time.Since(start)
 	}()
 	s := t.settings()
-	g := newSession(ctx, t, s, m.engine)
-	g.OnRetry = func(*gosnmp.GoSNMP) { res.Retries++ }
-	if err := p.connect(g); err != nil {
-		return failed(res, fmt.Errorf("opening a socket to %s: %w", t.Address, err), "error")
+	onRetry := func() { res.Retries++ }
+	var c client
+	var g *gosnmp.GoSNMP
+	if t.Profile.Version == model.SNMPv3 {
+		g = newSession(ctx, t, s, m.engine)
+		g.OnRetry = func(*gosnmp.GoSNMP) { onRetry() }
+		if err := p.connect(g); err != nil {
+			return failed(res, fmt.Errorf("opening a socket to %s: %w", t.Address, err), "error")
+		}
+		defer g.Close()
+		buf := p.buffers.Get().(*v2cBuffers)
+		defer p.buffers.Put(buf)
+		c = &gosnmpClient{g: g, buf: buf}
+	} else {
+		vc, err := p.newV2cClient(ctx, t, s, onRetry)
+		if err != nil {
+			return failed(res, fmt.Errorf("opening a socket to %s: %w", t.Address, err), "error")
+		}
+		defer vc.close(p)
+		c = vc
 	}
-	defer g.Close()
 	var st pollStats
-	b, err := p.read(g, t, m, s, full, &st, start)
+	b, err := p.read(c, t, m, s, full, &st, start)
 	res.Requests, res.gets = st.getRequests+st.bulkRequests, st.getRequests
 	res.Varbinds, res.Truncated, res.NonIncreasing, res.TooBig = st.varbinds, st.truncated, st.nonIncreasing, st.tooBig
 	res.BadValues = st.badValues
 	if err != nil {
 		startedWithEngine := m.engine != nil
-		if t.Profile.Version == model.SNMPv3 {
+		if g != nil {
 			// A changed engine or wrong keys look alike; start afresh.
 			m.engine = nil
 		}
-		reason, err := classify(err, t, g, startedWithEngine)
+		reason, err := classify(err, t, engineFound(g), startedWithEngine)
 		return failed(res, err, reason)
 	}
-	res.Poll = b.poll
-	if t.Profile.Version == model.SNMPv3 {
+	res.Poll = b.finish()
+	if g != nil {
 		m.engine = saveEngine(g)
 		if m.engine != nil {
 			res.Poll.EngineBoots = m.engine.boots
@@ -100,7 +122,7 @@ func failed(res Result, err error, reason string) Result {
 }
 
 // read sends the requests of one poll and collects the values.
-func (p *Poller) read(g *gosnmp.GoSNMP, t *Target, m *memory, s settings, full bool, st *pollStats, start time.Time) (*builder, error) {
+func (p *Poller) read(c client, t *Target, m *memory, s settings, full bool, st *pollStats, start time.Time) (*builder, error) {
 	pl := p.cfg.planFor(m, t, full)
 	b := newBuilder(max(m.ifNumber, 0))
 	b.poll.Node, b.poll.Address = t.Node, t.Address
@@ -109,18 +131,18 @@ func (p *Poller) read(g *gosnmp.GoSNMP, t *Target, m *memory, s settings, full b
 		// The system group in one Get: it also tells the vendor, hence
 		// which profile OIDs to read.
 		st.getRequests++
-		pkt, err := g.Get([]string{oidSysDescr, oidSysObjectID, oidSysName})
+		resp, err := c.get(systemOIDs)
 		if err != nil {
 			return nil, err
 		}
-		if pkt.Error != gosnmp.NoError {
-			return nil, &snmpError{pkt.Error, pkt.ErrorIndex}
+		if resp.errorStatus != statusNoError {
+			return nil, &snmpError{resp.errorStatus, resp.errorIndex}
 		}
-		st.varbinds += len(pkt.Variables)
-		for i := range pkt.Variables {
-			v := &pkt.Variables[i]
-			if v.Type != gosnmp.NoSuchObject && v.Type != gosnmp.NoSuchInstance {
-				b.scalar(v.Name, v)
+		st.varbinds += len(resp.vbs)
+		for i := range resp.vbs {
+			v := &resp.vbs[i]
+			if v.typ != tagNoSuchObject && v.typ != tagNoSuchInstance {
+				b.system(v)
 			}
 		}
 		if b.poll.System != nil {
@@ -155,18 +177,22 @@ func (p *Poller) read(g *gosnmp.GoSNMP, t *Target, m *memory, s settings, full b
 			cols = append(cols, newColumn(&lldpColumns[i], m.expectRows(lldpColumns[i].oid)))
 		}
 	}
-	nonRep := []string{objSysUpTime, objIfNumber}
-	scalarExtras := map[string]string{} // non-repeater OID → instance wanted
+	nonRep := [][]byte{objSysUpTime, objIfNumber}
+	var scalarExtras []string // names of the extra scalars, from nonRepExtras on
 	var extraDefs []columnDef
 	for _, spec := range p.cfg.extraOIDs(vendor) {
+		enc, err := appendOID(nil, spec.OID)
+		if err != nil {
+			continue // refused by the configuration's validation already
+		}
 		if spec.Column {
-			extraDefs = append(extraDefs, columnDef{id: colExtra, oid: spec.OID, table: tableExtra, name: spec.Name})
+			extraDefs = append(extraDefs, columnDef{id: colExtra, oid: spec.OID, enc: enc, table: tableExtra, name: spec.Name})
 			continue
 		}
-		obj := strings.TrimSuffix(spec.OID, ".0")
-		if _, dup := scalarExtras[obj]; !dup && len(nonRep) < maxOIDsPerRequest/2 {
+		obj := bytes.TrimSuffix(enc, []byte{0}) // the object, whose .0 GetNext returns
+		if !slices.ContainsFunc(nonRep, func(o []byte) bool { return bytes.Equal(o, obj) }) && len(nonRep) < maxOIDsPerRequest/2 {
 			nonRep = append(nonRep, obj)
-			scalarExtras[obj] = spec.Name
+			scalarExtras = append(scalarExtras, spec.Name)
 		}
 	}
 	for i := range extraDefs {
@@ -179,18 +205,20 @@ func (p *Poller) read(g *gosnmp.GoSNMP, t *Target, m *memory, s settings, full b
 	}
 
 	ifn := -1
-	w := &walker{g: g, maxRep: s.maxRepetitions, stats: st}
-	scalar := func(req string, v *gosnmp.SnmpPDU) {
-		switch req {
-		case objSysUpTime:
-			if v.Name == oidSysUpTime {
-				b.scalar(oidSysUpTime, v)
+	w := &walker{c: c, maxRep: s.maxRepetitions, stats: st}
+	scalar := func(i int, v *varbind) {
+		switch i {
+		case nonRepUptime:
+			if bytes.Equal(v.name, encSysUpTime) {
+				b.uptime(v)
 			}
-		case objIfNumber:
+		case nonRepIfNumber:
 			ifn = ifNumber(v)
 		default:
-			if v.Name == req+".0" {
-				b.extra(scalarExtras[req], v)
+			// The object's .0 instance, not the next object's.
+			obj := nonRep[i]
+			if len(v.name) == len(obj)+1 && v.name[len(obj)] == 0 && bytes.HasPrefix(v.name, obj) {
+				b.extra(scalarExtras[i-nonRepExtras], v)
 			}
 		}
 	}
@@ -218,7 +246,7 @@ func (p *Poller) read(g *gosnmp.GoSNMP, t *Target, m *memory, s settings, full b
 			m.systemDue = true // a new firmware has a new sysDescr
 		}
 	}
-	row := func(c *column, suffix string, index int, v *gosnmp.SnmpPDU) { b.row(c.def, suffix, index, v) }
+	row := func(c *column, suffix []byte, index int, v *varbind) { b.row(c.def, suffix, index, v) }
 	if err := w.walk(&cols, nonRep, scalar, first, row); err != nil {
 		return nil, err
 	}

@@ -19,7 +19,9 @@
 // A poll reads only the columns it needs, side by side in the same
 // GetBulk requests (see walk.go), the labels and the LLDP table every few
 // polls only, each device at its own hash-spread offset in those cycles
-// (see memory.go); sessions are opened per poll (see session.go).
+// (see memory.go). SNMPv2c responses are decoded in place, without
+// allocating (ber.go, client.go); SNMPv3 goes through gosnmp sessions,
+// opened per poll (session.go).
 //
 // Metrics (prefix unet_poller_, on the registry given): polls_total
 // {result}, poll_failures_total{reason}, timeouts_total, retries_total,
@@ -36,6 +38,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"slices"
 	"sync"
 	"time"
@@ -63,8 +66,12 @@ type Poller struct {
 	log  *slog.Logger
 	sink func(Result)
 	m    *metrics
-	// connect opens a session's socket; tests put fake connections in.
-	connect func(*gosnmp.GoSNMP) error
+	// connect opens a v3 session's socket, dial a v2c poll's; tests put
+	// fake connections in. requestIDs makes a v2c poll's request ids.
+	connect    func(*gosnmp.GoSNMP) error
+	dial       func(ctx context.Context, address string) (net.Conn, error)
+	requestIDs func() func() int32
+	buffers    *sync.Pool // of *v2cBuffers
 
 	mu      sync.Mutex
 	cond    *sync.Cond // signals jobs and stopping, with mu
@@ -89,8 +96,14 @@ func New(cfg Config, deps Dependencies) (*Poller, error) {
 		log:     deps.Logger,
 		sink:    deps.Sink,
 		connect: (*gosnmp.GoSNMP).Connect,
-		devices: map[string]*device{},
-		wake:    make(chan struct{}, 1),
+		dial: func(ctx context.Context, address string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "udp", address)
+		},
+		requestIDs: defaultRequestIDs,
+		buffers:    newBufferPool(),
+		devices:    map[string]*device{},
+		wake:       make(chan struct{}, 1),
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)

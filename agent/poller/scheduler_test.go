@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosnmp/gosnmp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/unet-project/unet/shared/snmpsim"
@@ -77,27 +76,28 @@ type tracker struct {
 
 func track(p *Poller) *tracker {
 	tr := &tracker{perDevice: map[string]int{}}
-	p.connect = func(g *gosnmp.GoSNMP) error {
-		if err := g.Connect(); err != nil {
-			return err
+	dial := p.dial
+	p.dial = func(ctx context.Context, address string) (net.Conn, error) {
+		conn, err := dial(ctx, address)
+		if err != nil {
+			return nil, err
 		}
+		target, _, _ := net.SplitHostPort(address)
 		tr.mu.Lock()
 		tr.open++
 		tr.sessionsOpened++
 		tr.max = max(tr.max, tr.open)
-		tr.perDevice[g.Target]++
-		if tr.perDevice[g.Target] > 1 {
-			tr.overlapped = append(tr.overlapped, g.Target)
+		tr.perDevice[target]++
+		if tr.perDevice[target] > 1 {
+			tr.overlapped = append(tr.overlapped, target)
 		}
 		tr.mu.Unlock()
-		target := g.Target
-		g.Conn = &closeHook{Conn: g.Conn, close: func() {
+		return &closeHook{Conn: conn, close: func() {
 			tr.mu.Lock()
 			tr.open--
 			tr.perDevice[target]--
 			tr.mu.Unlock()
-		}}
-		return nil
+		}}, nil
 	}
 	return tr
 }

@@ -9,11 +9,12 @@ import (
 	"github.com/unet-project/unet/shared/model"
 )
 
-// Sessions are opened per poll and closed after it: a connected GoSNMP
-// holds a 64 KiB receive buffer, so 10,000 persistent sessions would cost
-// ~700 MB, while per-poll sessions cost Workers × 64 KiB. What a session
-// learns that is worth keeping (the SNMPv3 engine and localized keys) is
-// carried over in engineState instead.
+// SNMPv3 polls go through gosnmp, which holds the USM state. Sessions are
+// opened per poll and closed after it: a connected GoSNMP holds a 64 KiB
+// receive buffer, so 10,000 persistent sessions would cost ~700 MB, while
+// per-poll sessions cost Workers × 64 KiB. What a session learns that is
+// worth keeping (the engine and localized keys) is carried over in
+// engineState instead.
 
 // maxOIDsPerRequest lifts gosnmp's default cap of 60 varbinds per request:
 // a label poll walks ~20 columns side by side, plus the non-repeaters.

@@ -1,9 +1,8 @@
 package poller
 
 import (
+	"bytes"
 	"fmt"
-
-	"github.com/gosnmp/gosnmp"
 )
 
 // Column-parallel GetBulk. Exporters walk ifTable and ifXTable whole, one
@@ -23,11 +22,8 @@ const (
 // column is a column being walked.
 type column struct {
 	def    *columnDef
-	cursor string // the last OID read: the next request starts after it
+	cursor []byte // the last OID read, encoded: the next request starts after it
 	rows   int
-	// lastIndex is the last ifIndex read (interface columns), 0 when the
-	// last row's index was not one.
-	lastIndex int
 	// expect is the number of rows expected (ifNumber for interface
 	// columns), -1 when unknown: it trims the last request.
 	expect int
@@ -35,7 +31,7 @@ type column struct {
 }
 
 func newColumn(def *columnDef, expect int) *column {
-	return &column{def: def, cursor: def.oid, expect: expect}
+	return &column{def: def, cursor: append([]byte(nil), def.enc...), expect: expect}
 }
 
 // pollStats counts what a poll sent, received and found wrong.
@@ -50,10 +46,10 @@ type pollStats struct {
 
 // walker runs the GetBulk rounds of one poll.
 type walker struct {
-	g      *gosnmp.GoSNMP
+	c      client
 	maxRep int
 	stats  *pollStats
-	oids   []string  // request scratch
+	oids   [][]byte  // request scratch
 	active []*column // scratch
 }
 
@@ -64,21 +60,31 @@ func (e *protocolError) Error() string { return e.msg }
 
 // snmpError is an error-status in a response PDU.
 type snmpError struct {
-	status gosnmp.SNMPError
-	index  uint8
+	status int
+	index  int
 }
 
 func (e *snmpError) Error() string {
-	return fmt.Sprintf("the device answered with error %s (index %d)", e.status, e.index)
+	name := fmt.Sprintf("%d", e.status)
+	if e.status >= 0 && e.status <= 255 {
+		name = gosnmpErrorName(e.status)
+	}
+	return fmt.Sprintf("the device answered with error %s (index %d)", name, e.index)
 }
 
+// SNMP error-status values the walk handles.
+const (
+	statusNoError = 0
+	statusTooBig  = 1
+)
+
 // walk reads cols until each has left its subtree. nonRep are sent once,
-// as the non-repeaters of the first request, and their varbinds given to
-// scalar; first runs after the first response and may append columns to
-// *cols. Every row goes to row, with its ifIndex for interface columns (0
-// when the index is not a valid one).
-func (w *walker) walk(cols *[]*column, nonRep []string, scalar func(req string, v *gosnmp.SnmpPDU),
-	first func(), row func(c *column, suffix string, index int, v *gosnmp.SnmpPDU)) error {
+// as the non-repeaters of the first request, and the varbind answering
+// nonRep[i] given to scalar(i, …); first runs after the first response
+// and may append columns to *cols. Every row goes to row, with its
+// ifIndex for interface columns (0 when the index is not a valid one).
+func (w *walker) walk(cols *[]*column, nonRep [][]byte, scalar func(i int, v *varbind),
+	first func(), row func(c *column, suffix []byte, index int, v *varbind)) error {
 	pendingNonRep := nonRep
 	for round := 0; ; round++ {
 		w.active = w.active[:0]
@@ -111,25 +117,25 @@ func (w *walker) walk(cols *[]*column, nonRep []string, scalar func(req string, 
 			w.oids = append(w.oids, c.cursor)
 		}
 		w.stats.bulkRequests++
-		pkt, err := w.g.GetBulk(w.oids, uint8(len(pendingNonRep)), uint32(reps))
+		resp, err := w.c.getBulk(w.oids, len(pendingNonRep), reps)
 		if err != nil {
 			return err
 		}
-		if pkt.Error != gosnmp.NoError {
-			if pkt.Error == gosnmp.TooBig && w.maxRep > 1 {
+		if resp.errorStatus != statusNoError {
+			if resp.errorStatus == statusTooBig && w.maxRep > 1 {
 				w.stats.tooBig++
 				w.maxRep /= 2
 				continue
 			}
-			return &snmpError{pkt.Error, pkt.ErrorIndex}
+			return &snmpError{resp.errorStatus, resp.errorIndex}
 		}
-		vars := pkt.Variables
+		vars := resp.vbs
 		w.stats.varbinds += len(vars)
 		progressed := false
 		if len(pendingNonRep) > 0 {
 			n := min(len(pendingNonRep), len(vars))
 			for i := 0; i < n; i++ {
-				scalar(pendingNonRep[i], &vars[i])
+				scalar(i, &vars[i])
 			}
 			vars = vars[n:]
 			pendingNonRep = nil
@@ -149,25 +155,25 @@ func (w *walker) walk(cols *[]*column, nonRep []string, scalar func(req string, 
 			}
 			v := &vars[i]
 			progressed = true
-			suffix, inside := suffixOf(v.Name, c.def.oid)
-			if !inside || v.Type == gosnmp.EndOfMibView || v.Type == gosnmp.NoSuchObject || v.Type == gosnmp.NoSuchInstance {
+			enc := c.def.enc
+			if len(v.name) <= len(enc) || !bytes.HasPrefix(v.name, enc) ||
+				v.typ == tagEndOfMibView || v.typ == tagNoSuchObject || v.typ == tagNoSuchInstance {
 				c.done = true
 				continue
 			}
+			suffix := v.name[len(enc):]
 			// The agent must go forward: one that goes back or repeats
-			// itself would make the walk loop forever. Interface indexes
-			// are compared as numbers, cheaper than OIDs.
-			idx, isIndex := 0, false
+			// itself would make the walk loop forever.
+			idx := 0
 			if c.def.table == tableIf {
-				idx, isIndex = parseIndex(suffix)
+				idx, _ = berIndex(suffix)
 			}
-			if c.rows > 0 && ((isIndex && c.lastIndex > 0 && idx <= c.lastIndex) ||
-				((!isIndex || c.lastIndex == 0) && compareOID(v.Name, c.cursor) <= 0)) {
+			if c.rows > 0 && compareOIDs(v.name, c.cursor) <= 0 {
 				c.done = true
 				w.stats.nonIncreasing++
 				continue
 			}
-			c.cursor, c.lastIndex = v.Name, idx
+			c.cursor = append(c.cursor[:0], v.name...)
 			c.rows++
 			row(c, suffix, idx, v)
 			if c.rows >= maxRowsPerColumn {
