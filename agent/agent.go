@@ -146,11 +146,11 @@ type Agent struct {
 	poller    *poller.Poller
 	m         *metrics
 	cachePath string
+	devices   *Devices // the scheduled nodes' derived state (its own lock)
 
 	mu      sync.Mutex
 	inv     *apiclient.Inventory // the inventory in use, nil before the first
 	source  string               // where inv came from: "collector" or "cache"
-	devices map[string]*device   // by node, for the scheduled polls
 	polling bool                 // the poller runs (readiness)
 	started bool                 // Run or Once was called
 	addr    string               // where the HTTP server listens
@@ -181,7 +181,7 @@ func New(cfg Config, deps Dependencies) (*Agent, error) {
 	a := &Agent{
 		cfg: cfg, log: log, reg: reg, client: client,
 		cachePath: cachePath(cfg.DataDir),
-		devices:   map[string]*device{},
+		devices:   NewDevices(),
 		ready:     make(chan struct{}),
 	}
 	if a.m, err = newMetrics(reg, a); err != nil {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/unet-project/unet/agent/derive"
 	"github.com/unet-project/unet/agent/poller"
@@ -13,15 +14,105 @@ import (
 	"github.com/unet-project/unet/shared/model"
 )
 
-// device is what the agent keeps of one scheduled node. The poller does no
-// derivation: it hands raw polls to the sink, which feeds them to the
-// node's Deriver.
+// Devices is what the agent keeps of the nodes it polls: a Deriver per
+// node, fed the node's raw polls (the poller does no derivation), and the
+// node's newest state. Safe for concurrent use: the poller feeds different
+// nodes at once, one node's polls in order. The agent has one;
+// bench/poller-scale uses one the same way, so that it keeps what the
+// agent keeps.
+type Devices struct {
+	mu sync.Mutex
+	m  map[string]*device // by node
+}
+
+// device is one polled node.
 type device struct {
 	// endpoint is the address:port the Deriver learned from.
 	endpoint string
-	deriver  *derive.Deriver
-	state    model.DeviceState
-	polled   bool // state holds a poll's result
+
+	mu      sync.Mutex // Update against States and Counts
+	deriver *derive.Deriver
+	state   model.DeviceState
+	polled  bool // state holds a poll's result
+}
+
+// NewDevices returns an empty set.
+func NewDevices() *Devices {
+	return &Devices{m: map[string]*device{}}
+}
+
+// Set makes ts the polled nodes: a Deriver for each new one, and for each
+// one polled at another address or port (it may be another device, whose
+// counters and uptime must not be compared with the old one's: bogus
+// rates, reboots); the others keep theirs. A result for a node not in ts
+// is dropped from then on.
+func (s *Devices) Set(ts []poller.Target) {
+	next := make(map[string]*device, len(ts))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range ts {
+		t := &ts[i]
+		ep := endpoint(t)
+		if d, ok := s.m[t.Node]; ok && d.endpoint == ep {
+			next[t.Node] = d
+			continue
+		}
+		next[t.Node] = &device{endpoint: ep, deriver: derive.New(t.Node)}
+	}
+	s.m = next
+}
+
+// Update derives r, a poll of one of Set's nodes (it is the poller's Sink
+// in the agent); false when the node is not one (removed while it was
+// polled).
+func (s *Devices) Update(r poller.Result) (derive.Output, bool) {
+	s.mu.Lock()
+	d := s.m[r.Poll.Node]
+	s.mu.Unlock()
+	if d == nil {
+		return derive.Output{}, false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.deriver.Update(r.Poll)
+	d.state, d.polled = out.State, true
+	return out, true
+}
+
+// States returns the newest state of every node polled so far, by node
+// name.
+func (s *Devices) States() []model.DeviceState {
+	s.mu.Lock()
+	names := slices.Sorted(maps.Keys(s.m))
+	ds := make([]*device, len(names))
+	for i, n := range names {
+		ds[i] = s.m[n]
+	}
+	s.mu.Unlock()
+	out := make([]model.DeviceState, 0, len(ds))
+	for _, d := range ds {
+		d.mu.Lock()
+		if d.polled {
+			out = append(out, d.state)
+		}
+		d.mu.Unlock()
+	}
+	return out
+}
+
+// Counts returns the number of nodes, and of those whose last poll
+// succeeded.
+func (s *Devices) Counts() (total, reachable int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range s.m {
+		d.mu.Lock()
+		if d.polled && d.state.Reachable {
+			reachable++
+		}
+		d.mu.Unlock()
+	}
+	return len(s.m), reachable
 }
 
 // endpoint is where a target is polled.
@@ -33,30 +124,18 @@ func endpoint(t *poller.Target) string {
 	return net.JoinHostPort(t.Address, strconv.Itoa(port))
 }
 
-// apply makes inv the inventory in use: derivers for new nodes, and the
-// poller's targets. A node polled at another address or port gets a fresh
-// Deriver: it may be another device, whose counters and uptime must not
-// be compared with the old one's (bogus rates, reboots).
+// apply makes inv the inventory in use: derivers for new nodes (see
+// Devices.Set), and the poller's targets.
 func (a *Agent) apply(inv *apiclient.Inventory, source string) {
 	ts, skipped := targets(inv)
 	for _, u := range skipped {
 		a.log.Warn("node not polled", "node", u.node, "reason", u.reason)
 	}
-	a.mu.Lock()
-	next := make(map[string]*device, len(ts))
-	for i := range ts {
-		t := &ts[i]
-		ep := endpoint(t)
-		if d, ok := a.devices[t.Node]; ok && d.endpoint == ep {
-			next[t.Node] = d
-			continue
-		}
-		next[t.Node] = &device{endpoint: ep, deriver: derive.New(t.Node)}
-	}
-	// Swapped before SetTargets: a result that arrives for a node in
-	// between finds no device and is dropped, as the poller drops those of
+	// Set before SetTargets: a result that arrives for a node in between
+	// finds no device and is dropped, as the poller drops those of
 	// removed targets.
-	a.devices = next
+	a.devices.Set(ts)
+	a.mu.Lock()
 	a.inv, a.source = inv, source
 	a.mu.Unlock()
 
@@ -73,20 +152,11 @@ func (a *Agent) apply(inv *apiclient.Inventory, source string) {
 }
 
 // handleResult is the poller's sink: it derives the node's new state and
-// logs what changed. The poller calls it concurrently for different nodes,
-// never for one node twice at once, so the Deriver is used without the lock.
+// logs what changed.
 func (a *Agent) handleResult(r poller.Result) {
-	a.mu.Lock()
-	d := a.devices[r.Poll.Node]
-	a.mu.Unlock()
-	if d == nil {
-		return // removed from the inventory while it was polled
+	if out, ok := a.devices.Update(r); ok {
+		a.logPoll(&out, r)
 	}
-	out := d.deriver.Update(r.Poll)
-	a.mu.Lock()
-	d.state, d.polled = out.State, true
-	a.mu.Unlock()
-	a.logPoll(&out, r)
 }
 
 // logPoll logs a poll's state at debug level and its events at info.
@@ -116,26 +186,7 @@ func (a *Agent) logPoll(out *derive.Output, r poller.Result) {
 
 // States returns the newest state of every scheduled node polled so far,
 // by node name.
-func (a *Agent) States() []model.DeviceState {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make([]model.DeviceState, 0, len(a.devices))
-	for _, name := range slices.Sorted(maps.Keys(a.devices)) {
-		if d := a.devices[name]; d.polled {
-			out = append(out, d.state)
-		}
-	}
-	return out
-}
+func (a *Agent) States() []model.DeviceState { return a.devices.States() }
 
 // deviceCounts returns the scheduled nodes and the reachable ones.
-func (a *Agent) deviceCounts() (total, reachable int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, d := range a.devices {
-		if d.polled && d.state.Reachable {
-			reachable++
-		}
-	}
-	return len(a.devices), reachable
-}
+func (a *Agent) deviceCounts() (total, reachable int) { return a.devices.Counts() }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/unet-project/unet/agent/derive"
+	"github.com/unet-project/unet/agent"
 	"github.com/unet-project/unet/agent/poller"
 	"github.com/unet-project/unet/shared/model"
 )
@@ -116,15 +116,17 @@ func fillRuntime(d *doneReport) {
 // epoch), hence to a window, so that "every device polled once in every
 // window" can be checked without edge effects.
 type accounting struct {
-	start    int64 // Unix ns
-	iv       int64
-	n        int
-	windows  int
-	index    map[string]int
-	phase    []int64
-	counts   []uint8 // windows × n: polls of device i attributed to window w
-	agg      []windowAgg
-	derivers []*derive.Deriver // nil entries unless -derive
+	start   int64 // Unix ns
+	iv      int64
+	n       int
+	windows int
+	index   map[string]int
+	phase   []int64
+	counts  []uint8 // windows × n: polls of device i attributed to window w
+	agg     []windowAgg
+	// devices derives the polls as unet-agent does (agent.Devices, the
+	// agent's own); nil unless -derive.
+	devices *agent.Devices
 
 	outside    atomic.Int64
 	lateBySlot atomic.Int64
@@ -138,7 +140,7 @@ type windowAgg struct {
 	polls, failures, varbinds, labels, lldp atomic.Int64
 }
 
-func newAccounting(ts []target, iv time.Duration, windows int, withDerive bool) *accounting {
+func newAccounting(ts []target, iv time.Duration, windows int, devices *agent.Devices) *accounting {
 	a := &accounting{
 		iv: int64(iv), n: len(ts), windows: windows,
 		index:  make(map[string]int, len(ts)),
@@ -153,12 +155,7 @@ func newAccounting(ts []target, iv time.Duration, windows int, withDerive bool) 
 		h.Write([]byte(t.name))
 		a.phase[i] = int64(h.Sum64() % uint64(iv))
 	}
-	if withDerive {
-		a.derivers = make([]*derive.Deriver, len(ts))
-		for i, t := range ts {
-			a.derivers[i] = derive.New(t.name)
-		}
-	}
+	a.devices = devices
 	return a
 }
 
@@ -177,8 +174,8 @@ func (a *accounting) sink(r poller.Result) {
 	if !ok {
 		return
 	}
-	if a.derivers != nil {
-		_ = a.derivers[i].Update(r.Poll)
+	if a.devices != nil {
+		_, _ = a.devices.Update(r)
 	}
 	t := r.Poll.Time.UnixNano()
 	slot := floorDiv(t-a.phase[i], a.iv)*a.iv + a.phase[i]
@@ -256,7 +253,12 @@ func runAgent(o childOptions) error {
 		targets[i] = poller.Target{Node: t.name, Address: t.addr, Profile: prof}
 	}
 	capacity := o.maxWarmup + o.windows
-	acc := newAccounting(ts, o.interval, capacity, o.derive)
+	var devices *agent.Devices
+	if o.derive {
+		devices = agent.NewDevices()
+		devices.Set(targets)
+	}
+	acc := newAccounting(ts, o.interval, capacity, devices)
 	cfg := poller.DefaultConfig()
 	cfg.Workers = o.workers
 	reg := prometheus.NewRegistry()
