@@ -2,7 +2,10 @@
 
 package main
 
-import "unsafe"
+import (
+	"runtime"
+	"unsafe"
+)
 
 // buf is the buffer of the last unet_alloc. Keeping it in a global keeps it
 // alive (and Go's collector does not move objects); a []uint64 makes it
@@ -23,11 +26,16 @@ func unetAlloc(size int32) int32 {
 	if size < 0 || size > 1<<30 {
 		return 0
 	}
-	words := (int(size) + 7) / 8
+	words := max((int(size)+7)/8, 1)
 	if cap(buf) < words {
-		buf = make([]uint64, max(words, 1))
+		// The host caps memory at a few MiB and Go's runtime does not
+		// collect before it fails to grow the heap: free the old buffer
+		// first, and leave room so that slightly larger batches reuse it.
+		buf = nil
+		runtime.GC()
+		buf = make([]uint64, words+words/4)
 	}
-	buf = buf[:max(words, 1)]
+	buf = buf[:words]
 	return int32(uintptr(unsafe.Pointer(&buf[0])))
 }
 
@@ -38,10 +46,10 @@ func unetEval(rule, in, n, out int32) int32 {
 	}
 	// Records, strings and verdicts are all in buf: address a is
 	// mem[a-base].
-	base := int32(uintptr(unsafe.Pointer(&buf[0])))
+	base := uint32(uintptr(unsafe.Pointer(&buf[0])))
 	mem := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), len(buf)*8)
-	rin, rout := int(in-base), int(out-base)
-	if n < 0 || rin < 0 || rout < 0 || rin+int(n)*stride > len(mem) || rout+int(n) > len(mem) {
+	rin, rout := int(uint32(in)-base), int(uint32(out)-base)
+	if n < 0 || uint32(in) < base || uint32(out) < base || rin+int(n)*stride > len(mem) || rout+int(n) > len(mem) {
 		return 2 // not our buffer
 	}
 	for r := range int(n) {

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"context"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/unet-project/unet/collector/policy/abi"
@@ -60,4 +62,122 @@ func TestInterfaceErrorsGuest(t *testing.T) {
 	if !slices.Equal(res[0].Verdicts, want) || len(res[0].Errors) != 0 {
 		t.Errorf("2500 records: errors %v, verdicts differ: %v", res[0].Errors, !slices.Equal(res[0].Verdicts, want))
 	}
+}
+
+func TestVersionByModelGuest(t *testing.T) {
+	rt := newRuntime(t, nil)
+	m := load(t, rt, goGuest(t, "version-by-model"))
+	rules := m.Manifest().Rules
+	if len(rules) != 3 {
+		t.Fatalf("rules: %+v", rules)
+	}
+	// Each rule is "version-by-model/MODEL" asserting node.version IS the
+	// approved release: the verdicts must agree with what the manifest
+	// says, which is what the host shows operators.
+	var records [][]abi.Value
+	type want struct {
+		rule    int // -1: no rule applies
+		verdict abi.Verdict
+	}
+	var wants []want
+	for i, r := range rules {
+		model, ok := strings.CutPrefix(r.Name, "version-by-model/")
+		release, _ := r.Expected.Value.(string)
+		if !ok || r.Target != "node.version" || release == "" {
+			t.Fatalf("rule %d: %+v", i, r)
+		}
+		records = append(records,
+			[]abi.Value{abi.String(model), abi.String(release)},
+			[]abi.Value{abi.String(model), abi.String(release + ".1")},
+			[]abi.Value{abi.String(model), abi.Null()})
+		wants = append(wants, want{i, abi.Compliant}, want{i, abi.Violation}, want{i, abi.Violation})
+	}
+	records = append(records,
+		[]abi.Value{abi.String("WS-C2960"), abi.String("15.2")},
+		[]abi.Value{abi.Null(), abi.String("17.9.4")},
+		[]abi.Value{abi.Other(), abi.String("17.9.4")})
+	wants = append(wants, want{-1, 0}, want{-1, 0}, want{-1, 0})
+
+	res, err := m.Eval(context.Background(), records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := range rules {
+		if len(res[r].Errors) != 0 {
+			t.Errorf("rule %d: errors %v", r, res[r].Errors)
+		}
+		for i, w := range wants {
+			v := abi.NotApplicable
+			if w.rule == r {
+				v = w.verdict
+			}
+			if got := res[r].Verdicts[i]; got != v {
+				t.Errorf("rule %s, record %d %v: %v, want %v", rules[r].Name, i, records[i], got, v)
+			}
+		}
+	}
+}
+
+// TestGoGuestLargeBatches sends records whose strings fill the memory cap
+// many times over: the host cuts batches by size, and the Go guest, its
+// runtime included, fits each in 4 MiB.
+func TestGoGuestLargeBatches(t *testing.T) {
+	rt := newRuntime(t, nil)
+	m := load(t, rt, goGuest(t, "version-by-model"))
+	long := strings.Repeat("x", 2000)
+	var records [][]abi.Value
+	for i := range 5000 {
+		model := "MX204"
+		if i%2 == 1 {
+			model = long
+		}
+		records = append(records, []abi.Value{abi.String(model), abi.String(long)})
+	}
+	res, err := m.Eval(context.Background(), records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := range res {
+		if len(res[r].Errors) != 0 {
+			t.Fatalf("rule %d: %v", r, res[r].Errors[0])
+		}
+	}
+	for i, v := range res[1].Verdicts { // version-by-model/MX204
+		if want := []abi.Verdict{abi.Violation, abi.NotApplicable}[i%2]; v != want {
+			t.Fatalf("record %d: %v, want %v", i, v, want)
+		}
+	}
+}
+
+// TestConcurrentEval runs Evals of one module from several goroutines.
+func TestConcurrentEval(t *testing.T) {
+	rt := newRuntime(t, func(c *Config) { c.BatchSize = 100; c.Parallelism = 3 })
+	m := load(t, rt, goGuest(t, "interface-errors"))
+	records := make([][]abi.Value, 1000)
+	for i := range records {
+		records[i] = []abi.Value{abi.Bool(true), abi.Number(float64(i % 20))}
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 5 {
+				res, err := m.Eval(context.Background(), records)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for i, v := range res[0].Verdicts {
+					want := abi.Compliant
+					if i%20 > 10 {
+						want = abi.Violation
+					}
+					if v != want {
+						t.Errorf("record %d: %v, want %v", i, v, want)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

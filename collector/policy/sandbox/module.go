@@ -186,11 +186,11 @@ func (m *Module) Eval(ctx context.Context, records [][]abi.Value) ([]RuleResult,
 }
 
 // cut checks the records and splits them into batches of at most BatchSize
-// records and a quarter of the memory cap (unless one record alone is
+// records and an eighth of the memory cap (unless one record alone is
 // larger: its call will say whether it fits).
 func (m *Module) cut(records [][]abi.Value) ([][2]int, error) {
 	nfields := len(m.manifest.Fields)
-	maxBytes := int(m.rt.cfg.MemoryLimitPages) * 65536 / 4
+	maxBytes := int(m.rt.cfg.MemoryLimitPages) * 65536 / 8
 	var batches [][2]int
 	start, size := 0, 0
 	for i, rec := range records {
@@ -279,8 +279,9 @@ type instance struct {
 	out             *outputWriter // nil for modules without WASI
 }
 
-// instantiateTimeout bounds instantiation: a Go guest's _initialize starts
-// its runtime, and a hostile start function must not hang Load.
+// instantiateTimeout bounds instantiation (in CPU time, as calls): a Go
+// guest's _initialize starts its runtime, and a hostile start function
+// must not hang Load.
 func (c Config) instantiateTimeout() time.Duration { return max(10*c.CallTimeout, time.Second) }
 
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
@@ -295,11 +296,18 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		mcfg = mcfg.WithStartFunctions(abi.ExportInitialize).
 			WithStdout(inst.out).WithStderr(inst.out)
 	}
-	cctx, cancel := context.WithTimeout(ctx, m.rt.cfg.instantiateTimeout())
-	defer cancel()
-	mod, err := m.rt.wr.InstantiateModule(cctx, m.compiled, mcfg)
+	unlock := lockThread()
+	timeout := m.rt.cfg.instantiateTimeout()
+	b := startBudget(ctx, timeout, backstopFactor*timeout)
+	mod, err := m.rt.wr.InstantiateModule(b.ctx, m.compiled, mcfg)
+	cpu, wall := b.stop()
+	unlock()
 	if err != nil {
-		return nil, fmt.Errorf("instantiation failed: %s", describe(err, cctx, m.rt.cfg.instantiateTimeout(), nil, 0))
+		msg := b.timeout(cpu, wall)
+		if msg == "" {
+			msg = describe(err, nil, 0)
+		}
+		return nil, fmt.Errorf("instantiation failed: %s", msg)
 	}
 	inst.mod = mod
 	inst.mem = mod.ExportedMemory(abi.ExportMemory)
@@ -311,14 +319,19 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 
 func (inst *instance) close(ctx context.Context) { inst.mod.Close(ctx) }
 
-// call runs fn under a fresh deadline.
+// call runs fn under a fresh deadline: timeout of CPU time, and at most
+// backstopFactor times that of wall time (deadline.go).
 func (inst *instance) call(ctx context.Context, fn api.Function, timeout time.Duration, params ...uint64) ([]uint64, error) {
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	res, err := fn.Call(cctx, params...)
+	defer lockThread()()
+	b := startBudget(ctx, timeout, backstopFactor*timeout)
+	res, err := fn.Call(b.ctx, params...)
+	cpu, wall := b.stop()
 	inst.flush()
 	if err != nil {
-		return nil, errors.New(describe(err, cctx, timeout, inst.mem, inst.m.rt.cfg.MemoryLimitPages))
+		if msg := b.timeout(cpu, wall); msg != "" {
+			return nil, errors.New(msg)
+		}
+		return nil, errors.New(describe(err, inst.mem, inst.m.rt.cfg.MemoryLimitPages))
 	}
 	return res, nil
 }
@@ -389,19 +402,17 @@ func (inst *instance) flush() {
 
 // describe turns the error of a call into its cause as an operator reads
 // it: "deadline of 100ms exceeded", "trapped: unreachable", …
-func describe(err error, ctx context.Context, timeout time.Duration, mem api.Memory, limitPages uint32) string {
+// (Deadlines are told by budget.timeout.)
+func describe(err error, mem api.Memory, limitPages uint32) string {
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
-			return fmt.Sprintf("deadline of %v exceeded", timeout)
+			return "deadline exceeded"
 		case sys.ExitCodeContextCanceled:
 			return "canceled"
 		}
 		return fmt.Sprintf("exited with code %d", exit.ExitCode())
-	}
-	if ctx.Err() == context.DeadlineExceeded {
-		return fmt.Sprintf("deadline of %v exceeded", timeout)
 	}
 	// wazero appends the wasm stack trace after the first line.
 	msg, _, _ := strings.Cut(err.Error(), "\n")
@@ -416,7 +427,7 @@ func describe(err error, ctx context.Context, timeout time.Duration, mem api.Mem
 	}
 	cause := "trapped: " + msg
 	if mem != nil && limitPages > 0 {
-		if pages := mem.Size() / 65536; pages+pages/16 >= limitPages {
+		if pages := mem.Size() / 65536; pages >= limitPages-limitPages/4 {
 			cause += fmt.Sprintf(" (memory at %d of %d pages: out of memory?)", pages, limitPages)
 		}
 	}

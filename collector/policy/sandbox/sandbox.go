@@ -29,11 +29,14 @@ type Config struct {
 	// pages. A Go wasip1 module needs at least 32.
 	MemoryLimitPages uint32
 	// CallTimeout is the deadline of one unet_eval call (one rule over one
-	// batch).
+	// batch), in CPU time of the thread running it; the call also ends
+	// after 10 times that of wall time, however little CPU it got
+	// (deadline.go says why).
 	CallTimeout time.Duration
 	// BatchSize is the largest number of records per unet_eval call. A
-	// batch is also cut at a quarter of the memory cap, so that records
-	// with long strings or lists still fit.
+	// batch is also cut at an eighth of the memory cap, so that records
+	// with long strings or lists still fit in a Go guest, whose runtime,
+	// heap and garbage share that memory.
 	BatchSize int
 	// Parallelism is how many calls of one Eval run at once, each on its
 	// own instance.
