@@ -74,7 +74,12 @@ func (c *checker) errorf(p Pos, format string, args ...any) {
 
 func (c *checker) rule(r *Rule) {
 	if first, dup := c.names[r.Name]; dup {
-		c.errorf(r.Pos, "rule name %q is already used by the rule at %s", r.Name, first)
+		if r.Name == fmt.Sprintf("%s:%d", r.Pos.File, r.Pos.Line) {
+			// Two unnamed rules on one line: the name is not the user's.
+			c.errorf(r.Pos, "this rule and the one at %s are both named %s after their line: name one (rule \"name\": WHEN …) or start it on a line of its own", first, r.Name)
+		} else {
+			c.errorf(r.Pos, "rule name %q is already used by the rule at %s", r.Name, first)
+		}
 	} else {
 		c.names[r.Name] = r.Pos
 	}

@@ -234,6 +234,18 @@ b.unet:3:1: rule name "a.unet:2" is already used by the rule at a.unet:2:1`
 	}
 }
 
+func TestCheckUnnamedOnOneLine(t *testing.T) {
+	f, err := Parse("a.unet", []byte(`WHEN node.name == "a" THEN APPLY "t" WHEN node.name == "b" THEN APPLY "u"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Check(f)
+	want := `a.unet:1:38: this rule and the one at a.unet:1:1 are both named a.unet:1 after their line: name one (rule "name": WHEN …) or start it on a line of its own`
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+}
+
 // TestCheckCollects checks that errors of several rules and files come
 // together, in file order then position order.
 func TestCheckCollects(t *testing.T) {

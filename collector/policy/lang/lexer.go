@@ -63,6 +63,7 @@ type lexer struct {
 	off  int
 	line int
 	col  int // of src[off], from 1, in bytes
+	end  Pos // just after the last token
 	errs *Diagnostics
 }
 
@@ -137,9 +138,22 @@ func isIdentPart(c byte) bool { return isLetter(c) || isDigit(c) || c == '-' }
 
 // next returns the next token.
 func (lx *lexer) next() token {
+	t := lx.scan()
+	if t.kind != tEOF {
+		lx.end = lx.pos()
+	}
+	return t
+}
+
+func (lx *lexer) scan() token {
 	lx.skipSpace()
 	start := lx.pos()
 	if lx.off >= len(lx.src) {
+		// "found end of file" points just after the last token, not at
+		// a blank line or a comment below it.
+		if lx.end.Line > 0 {
+			start = lx.end
+		}
 		return token{kind: tEOF, pos: start}
 	}
 	c := lx.src[lx.off]

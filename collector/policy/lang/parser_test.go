@@ -290,7 +290,7 @@ func TestParseErrors(t *testing.T) {
 		{`WHEN node.a == 10s THEN APPLY "x"`, `1:16: malformed number "10s"`},
 		{`WHEN node.a == 1.2.3 THEN APPLY "x"`, `1:16: malformed number "1.2.3"`},
 		{`WHEN node.a == 1e999 THEN APPLY "x"`, `1:16: number 1e999 is out of range`},
-		{`WHEN node.a == 1 /* open`, `1:18: unterminated /* comment`},
+		{`WHEN node.a == 1 THEN APPLY "x" /* open`, `1:33: unterminated /* comment`},
 		{`WHEN node.a == 1 THEN APPLY "x" @`, `1:33: unexpected character '@'`},
 		{"WHEN node.a == 1 THEN APPLY \"x\" \xff", `1:33: invalid UTF-8 byte 0xff`},
 		{`WHEN node. == 1 THEN APPLY "x"`, `1:10: a field name cannot end with "."`},
