@@ -238,12 +238,7 @@ func (g *gen) compare(c *w.Code, e *lang.Compare) error {
 			return fmt.Errorf("%s: regex %d not in the program's regexes", e.At, v.ID)
 		}
 		g.kindIs(c, e.Field, abi.KindString)
-		return guard(c, func() error {
-			c.I32Const(int32(v.ID))
-			g.strArgs(c, e.Field)
-			c.Call(g.regexFn)
-			return nil
-		})
+		return guard(c, func() error { return g.matches(c, off(e.Field), v.ID) })
 	}
 	return fmt.Errorf("%s: %s with a %T", e.At, e.Op, e.Value)
 }
