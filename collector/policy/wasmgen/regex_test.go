@@ -29,7 +29,7 @@ var regexCases = []struct {
 	{"^[a-c]+[0-9]", "", checkFirst, "", false},
 	{"^ge-", "i", checkFirst, "", false},
 	{"^ge-", "m", checkContains, "ge-", false}, // ^ at any line start
-	{"^a*", "", checkNone, "", false},           // may match empty
+	{"^a*", "", checkNone, "", false},          // may match empty
 	{"(?s).", "", checkNone, "", false},
 	{"^\\b[xy]", "", checkNone, "", false},
 	{"^\uFFFD", "", checkFirst, "", false},
