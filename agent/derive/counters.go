@@ -25,9 +25,9 @@ const (
 // whether that is plausible. A 64-bit counter that went back was reset (it
 // cannot wrap in practice); a 32-bit counter that went back wrapped if the
 // increase that implies stays below maxDelta, and was reset otherwise.
-func counterDelta(prev, cur uint64, bits int, maxDelta float64) (float64, bool) {
+func counterDelta(prev, cur uint64, bits int, maxDelta float64) (uint64, bool) {
 	if cur >= prev {
-		return float64(cur - prev), true
+		return cur - prev, true
 	}
 	if bits == 64 {
 		return 0, false
@@ -36,7 +36,7 @@ func counterDelta(prev, cur uint64, bits int, maxDelta float64) (float64, bool) 
 	if float64(d) > maxDelta {
 		return 0, false
 	}
-	return float64(d), true
+	return d, true
 }
 
 // counters is one interface's counters taken from a poll: the 64-bit ones
@@ -77,25 +77,18 @@ func pickCounters(r *Interface, use64 bool) counters {
 // has64 reports whether r carries at least one 64-bit octet counter.
 func has64(r *Interface) bool { return r.Has&(FieldHCInOctets|FieldHCOutOctets) != 0 }
 
-// rateResult is the outcome of comparing an interface's counters across
-// two polls.
-type rateResult struct {
-	rates         model.Rates
-	discontinuity bool
-}
-
-// computeRates compares the counters of an interface in two successive
-// polls dt seconds apart (device time). speed (bit/s, 0 when unknown)
-// bounds the wraps of 32-bit counters. Any counter that went back without
-// a plausible wrap, or a changed ifCounterDiscontinuityTime, makes the
+// setDeltas compares the counters of an interface in two successive polls
+// dt seconds apart (device time) and keeps in f how much each grew (dCtr,
+// dErrs, and which: rated). speed (f.speed, bit/s, 0 when unknown) bounds
+// the wraps of 32-bit counters. Any counter that went back without a
+// plausible wrap, or a changed ifCounterDiscontinuityTime, makes the
 // whole interface discontinuous: all its counters may have been reset
-// together, and a rate from one of them would be a spike. The rates point
-// into vals.
-func computeRates(prev, cur *Interface, speed uint64, dt float64, vals *[8]float64) rateResult {
-	var res rateResult
+// together, and a rate from one of them would be a spike. setDeltas then
+// returns false, and f has no rates.
+func (f *iface) setDeltas(prev, cur *Interface, dt float64) bool {
+	f.rated = 0
 	if prev.Has&cur.Has&FieldDiscontinuityTime != 0 && prev.DiscontinuityTime != cur.DiscontinuityTime {
-		res.discontinuity = true
-		return res
+		return false
 	}
 	// Never mix the 64-bit counters of one poll with the 32-bit ones of
 	// the other: the difference would be meaningless.
@@ -103,41 +96,69 @@ func computeRates(prev, cur *Interface, speed uint64, dt float64, vals *[8]float
 	p, c := pickCounters(prev, use64), pickCounters(cur, use64)
 
 	maxOct, maxPkt := float64(unknownSpeedWrapLimit), float64(unknownSpeedWrapLimit)
-	if speed > 0 {
-		maxOct = float64(speed) / 8 * dt * wrapSpeedFactor
-		maxPkt = float64(speed) / (8 * minFrameBytes) * dt * wrapSpeedFactor
-	}
-	out := [8]**float64{
-		&res.rates.InBps, &res.rates.OutBps, &res.rates.InPps, &res.rates.OutPps,
-		&res.rates.InErrorsRate, &res.rates.OutErrorsRate, &res.rates.InDiscardsRate, &res.rates.OutDiscardsRate,
+	if f.speed > 0 {
+		maxOct = float64(f.speed) / 8 * dt * wrapSpeedFactor
+		maxPkt = float64(f.speed) / (8 * minFrameBytes) * dt * wrapSpeedFactor
 	}
 	type pair struct {
-		have     bool
-		prev     uint64
-		cur      uint64
-		bits     int
-		max      float64
-		perOctet float64 // 8 for bits per second
+		have bool
+		prev uint64
+		cur  uint64
+		bits int
+		max  float64
 	}
 	pairs := [8]pair{
-		{p.haveOct[0] && c.haveOct[0], p.inOct, c.inOct, c.bits, maxOct, 8},
-		{p.haveOct[1] && c.haveOct[1], p.outOct, c.outOct, c.bits, maxOct, 8},
-		{p.havePkts[0] && c.havePkts[0], p.inPkts, c.inPkts, c.bits, maxPkt, 1},
-		{p.havePkts[1] && c.havePkts[1], p.outPkts, c.outPkts, c.bits, maxPkt, 1},
-		{p.haveErrors[0] && c.haveErrors[0], p.inErr, c.inErr, 32, maxPkt, 1},
-		{p.haveErrors[1] && c.haveErrors[1], p.outErr, c.outErr, 32, maxPkt, 1},
-		{p.haveDiscard[0] && c.haveDiscard[0], p.inDisc, c.inDisc, 32, maxPkt, 1},
-		{p.haveDiscard[1] && c.haveDiscard[1], p.outDisc, c.outDisc, 32, maxPkt, 1},
+		{p.haveOct[0] && c.haveOct[0], p.inOct, c.inOct, c.bits, maxOct},
+		{p.haveOct[1] && c.haveOct[1], p.outOct, c.outOct, c.bits, maxOct},
+		{p.havePkts[0] && c.havePkts[0], p.inPkts, c.inPkts, c.bits, maxPkt},
+		{p.havePkts[1] && c.havePkts[1], p.outPkts, c.outPkts, c.bits, maxPkt},
+		{p.haveErrors[0] && c.haveErrors[0], p.inErr, c.inErr, 32, maxPkt},
+		{p.haveErrors[1] && c.haveErrors[1], p.outErr, c.outErr, 32, maxPkt},
+		{p.haveDiscard[0] && c.haveDiscard[0], p.inDisc, c.inDisc, 32, maxPkt},
+		{p.haveDiscard[1] && c.haveDiscard[1], p.outDisc, c.outDisc, 32, maxPkt},
 	}
+	var rated uint8
 	for i, q := range pairs {
 		if !q.have {
 			continue
 		}
 		d, ok := counterDelta(q.prev, q.cur, q.bits, q.max)
 		if !ok {
-			return rateResult{discontinuity: true}
+			return false
 		}
-		vals[i] = d * q.perOctet / dt
+		if i < 4 {
+			f.dCtr[i] = d
+		} else {
+			f.dErrs[i-4] = uint32(d) // a 32-bit counter grows by less than 2^32
+		}
+		rated |= 1 << i
+	}
+	f.rated = rated
+	return true
+}
+
+// rates returns the rates of f over dt seconds from its deltas, pointing
+// into vals.
+func (f *iface) rates(dt float64, vals *[8]float64) model.Rates {
+	var res model.Rates
+	out := [8]**float64{
+		&res.InBps, &res.OutBps, &res.InPps, &res.OutPps,
+		&res.InErrorsRate, &res.OutErrorsRate, &res.InDiscardsRate, &res.OutDiscardsRate,
+	}
+	for i := range out {
+		if f.rated&(1<<i) == 0 {
+			continue
+		}
+		var d, perOctet float64 = 0, 1
+		if i < 4 {
+			d = float64(f.dCtr[i])
+		} else {
+			d = float64(f.dErrs[i-4])
+		}
+		if i < 2 {
+			perOctet = 8 // bits per second
+		}
+		vals[i] = d * perOctet / dt
 		*out[i] = &vals[i]
 	}
 	return res

@@ -31,7 +31,8 @@ func (d *Deriver) neighbors(rows []LLDPRemote) []model.LLDPNeighbor {
 	byName := make(map[string]int, 2*len(d.ifs))
 	for i := range d.ifs {
 		f := &d.ifs[i]
-		for _, n := range []string{f.labels.descr, f.labels.name} {
+		l := d.labelsOf(f)
+		for _, n := range []string{l.descr, l.name} {
 			if n != "" {
 				byName[n] = f.index
 			}
@@ -60,11 +61,11 @@ func (d *Deriver) neighbors(rows []LLDPRemote) []model.LLDPNeighbor {
 func (d *Deriver) localPort(r *LLDPRemote, byName map[string]int) (int, string) {
 	for _, id := range []string{r.LocalPortID, r.LocalPortDescr} {
 		if idx, ok := byName[id]; ok && id != "" {
-			return idx, d.find(idx).labels.name
+			return idx, d.labelsOf(d.find(idx)).name
 		}
 	}
 	if f := d.find(r.LocalPortNum); f != nil {
-		return r.LocalPortNum, f.labels.name
+		return r.LocalPortNum, d.labelsOf(f).name
 	}
 	for _, id := range []string{r.LocalPortID, r.LocalPortDescr} {
 		if id != "" {

@@ -42,11 +42,16 @@ func benchPolls(dev int, t0 time.Time) [2]Poll {
 var benchSink Output
 
 // BenchmarkRetained feeds two successive 48-interface polls to many
-// Derivers and reports the heap they keep afterwards per interface, and the
-// allocations per Update.
+// Derivers with Update and reports the heap they keep afterwards per
+// interface, and the allocations per Update. BenchmarkRetainedFeed does the
+// same with Feed, as the agent does (no Output.State).
 //
 //	go test -run '^$' -bench Retained -benchtime 3x ./agent/derive/
-func BenchmarkRetained(b *testing.B) {
+func BenchmarkRetained(b *testing.B) { benchRetained(b, (*Deriver).Update) }
+
+func BenchmarkRetainedFeed(b *testing.B) { benchRetained(b, (*Deriver).Feed) }
+
+func benchRetained(b *testing.B, update func(*Deriver, Poll) Output) {
 	const devices, nIf = 2000, 48
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var ms runtime.MemStats
@@ -70,7 +75,7 @@ func BenchmarkRetained(b *testing.B) {
 				if k == 0 {
 					ds[i] = New(fmt.Sprint("dev-", i))
 				}
-				benchSink = ds[i].Update(polls[i][k])
+				benchSink = update(ds[i], polls[i][k])
 			}
 		}
 		b.StopTimer()
