@@ -5,7 +5,7 @@ GOFLAGS   ?=
 FUZZTIME  ?= 30s
 PKGS      := ./...
 
-.PHONY: all build deps test vet fmt-check unit fuzz bench demo clean
+.PHONY: all build deps test vet fmt-check unit fuzz bench demo clean wasm
 
 all: build
 
@@ -30,6 +30,17 @@ vet:
 
 unit:
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+# The hand-written Go policy modules (policies-wasm/*/main.go) as wasip1
+# reactors in policies-wasm/build/. The tests that run them build them
+# themselves, so `go test` needs no `make wasm` first.
+WASM_GUESTS := interface-errors version-by-model
+wasm:
+	@mkdir -p policies-wasm/build
+	@for g in $(WASM_GUESTS); do \
+		echo "policies-wasm/build/$$g.wasm"; \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o policies-wasm/build/$$g.wasm ./policies-wasm/$$g || exit 1; \
+	done
 
 # Longer fuzzing, by hand: make fuzz FUZZTIME=5m
 fuzz:
