@@ -280,10 +280,11 @@ func FromJSON(v any) Value {
 	return Other()
 }
 
-// Equal is value equality as ABI.md §Verdicts defines it: numbers by
-// value, strings byte for byte, null equals null only, lists element by
-// element, KindOther equals nothing.
-func (v Value) Equal(w Value) bool {
+// Eq is value equality as ABI.md §Verdicts defines it: numbers by value,
+// strings byte for byte, null equals null only, lists element by element,
+// KindOther equals nothing. (Not named Equal: go-cmp would use it, and a
+// KindOther value would then differ from itself in tests.)
+func (v Value) Eq(w Value) bool {
 	if v.Kind != w.Kind {
 		return false
 	}
@@ -301,7 +302,7 @@ func (v Value) Equal(w Value) bool {
 			return false
 		}
 		for i := range v.List {
-			if !v.List[i].Equal(w.List[i]) {
+			if !v.List[i].Eq(w.List[i]) {
 				return false
 			}
 		}
