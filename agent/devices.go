@@ -15,11 +15,12 @@ import (
 )
 
 // Devices is what the agent keeps of the nodes it polls: a Deriver per
-// node, fed the node's raw polls (the poller does no derivation), and the
-// node's newest state. Safe for concurrent use: the poller feeds different
-// nodes at once, one node's polls in order. The agent has one;
-// bench/poller-scale uses one the same way, so that it keeps what the
-// agent keeps.
+// node, fed the node's raw polls (the poller does no derivation). A node's
+// state is built when asked for (States), from what its Deriver keeps
+// anyway, rather than kept beside it: an agent polls tens of thousands of
+// devices. Safe for concurrent use: the poller feeds different nodes at
+// once, one node's polls in order. The agent has one; bench/poller-scale
+// uses one the same way.
 type Devices struct {
 	mu sync.Mutex
 	m  map[string]*device // by node
@@ -32,8 +33,7 @@ type device struct {
 
 	mu      sync.Mutex // Update against States and Counts
 	deriver *derive.Deriver
-	state   model.DeviceState
-	polled  bool // state holds a poll's result
+	polled  bool // the Deriver had a poll
 }
 
 // NewDevices returns an empty set.
@@ -64,7 +64,7 @@ func (s *Devices) Set(ts []poller.Target) {
 
 // Update derives r, a poll of one of Set's nodes (it is the poller's Sink
 // in the agent); false when the node is not one (removed while it was
-// polled).
+// polled). Output.State is left zero: States builds it.
 func (s *Devices) Update(r poller.Result) (derive.Output, bool) {
 	s.mu.Lock()
 	d := s.m[r.Poll.Node]
@@ -74,8 +74,8 @@ func (s *Devices) Update(r poller.Result) (derive.Output, bool) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := d.deriver.Update(r.Poll)
-	d.state, d.polled = out.State, true
+	out := d.deriver.Feed(r.Poll)
+	d.polled = true
 	return out, true
 }
 
@@ -93,7 +93,7 @@ func (s *Devices) States() []model.DeviceState {
 	for _, d := range ds {
 		d.mu.Lock()
 		if d.polled {
-			out = append(out, d.state)
+			out = append(out, d.deriver.State())
 		}
 		d.mu.Unlock()
 	}
@@ -107,7 +107,7 @@ func (s *Devices) Counts() (total, reachable int) {
 	defer s.mu.Unlock()
 	for _, d := range s.m {
 		d.mu.Lock()
-		if d.polled && d.state.Reachable {
+		if d.polled && d.deriver.Reachable() {
 			reachable++
 		}
 		d.mu.Unlock()
@@ -159,11 +159,11 @@ func (a *Agent) handleResult(r poller.Result) {
 	}
 }
 
-// logPoll logs a poll's state at debug level and its events at info.
+// logPoll logs a poll at debug level and its events at info.
 func (a *Agent) logPoll(out *derive.Output, r poller.Result) {
-	st := &out.State
-	a.log.Debug("polled", "node", st.Node, "reachable", st.Reachable, "interfaces", len(st.Interfaces),
-		"uptime_seconds", st.UptimeSeconds, "duration", r.Poll.Duration, "reason", r.Reason, "error", st.Error)
+	dev := &out.Device
+	a.log.Debug("polled", "node", dev.Node, "reachable", dev.Reachable, "interfaces", dev.Interfaces,
+		"uptime_seconds", dev.UptimeSeconds, "duration", r.Poll.Duration, "reason", r.Reason, "error", dev.Error)
 	for _, e := range out.Events {
 		a.m.events.WithLabelValues(string(e.Kind)).Inc()
 		attrs := []any{"node", e.Node, "kind", string(e.Kind), "at", e.Time}

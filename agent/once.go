@@ -30,7 +30,6 @@ func (a *Agent) Once(ctx context.Context) ([]model.DeviceState, error) {
 		"inventory_revision", inv.Revision, "inventory_source", source)
 
 	derivers := make(map[string]*derive.Deriver, len(ts))
-	states := make(map[string]model.DeviceState, len(inv.Nodes))
 	update := func(polled []poller.Target, results []poller.Result) {
 		for i, r := range results {
 			node := polled[i].Node
@@ -39,8 +38,7 @@ func (a *Agent) Once(ctx context.Context) ([]model.DeviceState, error) {
 				d = derive.New(node)
 				derivers[node] = d
 			}
-			out := d.Update(r.Poll)
-			states[node] = out.State
+			out := d.Feed(r.Poll)
 			a.logPoll(&out, r)
 		}
 	}
@@ -48,7 +46,7 @@ func (a *Agent) Once(ctx context.Context) ([]model.DeviceState, error) {
 
 	var again []poller.Target
 	for _, t := range ts {
-		if states[t.Node].Reachable {
+		if d := derivers[t.Node]; d != nil && d.Reachable() {
 			again = append(again, t)
 		}
 	}
@@ -64,6 +62,10 @@ func (a *Agent) Once(ctx context.Context) ([]model.DeviceState, error) {
 		return nil, err
 	}
 
+	states := make(map[string]model.DeviceState, len(inv.Nodes))
+	for node, d := range derivers {
+		states[node] = d.State()
+	}
 	for _, u := range skipped {
 		states[u.node] = model.DeviceState{Node: u.node, Error: u.reason, Interfaces: []model.InterfaceState{}}
 	}
