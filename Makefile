@@ -61,3 +61,10 @@ demo: deps build
 
 clean:
 	rm -rf $(BIN) .run
+
+# Regenerate shared/wire's protobuf code (committed) after editing wire.proto.
+# Needs protoc (Debian: protobuf-compiler); installs the matching protoc-gen-go.
+.PHONY: proto
+proto:
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc --go_out=. --go_opt=module=github.com/unet-project/unet shared/wire/wire.proto
