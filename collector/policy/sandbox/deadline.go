@@ -20,8 +20,10 @@ import (
 
 // backstopFactor times CallTimeout is the wall-clock limit of a call,
 // however little CPU it got: the host may be overloaded, but a call must
-// end.
-const backstopFactor = 10
+// end. It is generous because the guest cannot wait on anything (no host
+// function blocks): a call that reaches it was starved of CPU, and its
+// rule gets an error only when the host is hopelessly overloaded.
+const backstopFactor = 100
 
 var (
 	errCPUDeadline  = errors.New("cpu deadline")
@@ -57,8 +59,11 @@ func startBudget(parent context.Context, cpu, wall time.Duration) *budget {
 	} else {
 		b.wall = cpu
 	}
-	// A timer, not a goroutine: most calls end long before it fires.
+	// A timer, not a goroutine: most calls end long before it fires. The
+	// lock keeps check from reading b.timer before it is set.
+	b.mu.Lock()
 	b.timer = time.AfterFunc(cpu, b.check)
+	b.mu.Unlock()
 	return b
 }
 
@@ -71,19 +76,20 @@ func (b *budget) check() {
 		return
 	}
 	elapsed := time.Since(b.start)
-	if elapsed >= b.wall {
+	if b.clock == nil {
 		b.done = true
-		if b.clock == nil {
-			b.cancel(errCPUDeadline)
-		} else {
-			b.cancel(errWallDeadline)
-		}
+		b.cancel(errCPUDeadline) // a wall-clock deadline, in fact
 		return
 	}
 	used := time.Duration(b.clock() - b.cpuStart)
 	if used >= b.cpu {
 		b.done = true
 		b.cancel(errCPUDeadline)
+		return
+	}
+	if elapsed >= b.wall {
+		b.done = true
+		b.cancel(errWallDeadline)
 		return
 	}
 	// The thread cannot spend CPU faster than wall time passes.

@@ -37,20 +37,17 @@ func TestHostileRules(t *testing.T) {
 		{"no verdicts written", cat(i32Const(0), ops(opReturn)), "rule bad: returned garbage verdict 0xff for record 0"},
 	}
 	for _, tt := range tests {
+		// Not in parallel: the busy loops of some would take the CPU the
+		// deadlines of others count.
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
 			rt := newRuntime(t, nil)
 			m := load(t, rt, policy{
 				rules:  []string{"good", "bad", "regex"},
 				bodies: map[int][]byte{1: tt.body, 2: regexNames},
 			}.wasm())
-			start := time.Now()
 			res, err := m.Eval(context.Background(), names("core-1", "edge-1", "CORE-2"))
 			if err != nil {
 				t.Fatal(err)
-			}
-			if d := time.Since(start); d > 10*time.Second {
-				t.Errorf("Eval took %v", d)
 			}
 			want := [][]abi.Verdict{
 				{abi.Compliant, abi.Compliant, abi.Compliant},
@@ -149,13 +146,14 @@ func TestLoadRefuses(t *testing.T) {
 		{"regex_match of another type", policy{imports: []wasmImport{{"unet", "regex_match", []byte{i32}, []byte{i32}}}},
 			"imports unet.regex_match as (i32) -> (i32), want (i32, i32, i32) -> (i32)"},
 		{"unet import of another name", policy{imports: []wasmImport{{"unet", "now", nil, []byte{i64}}}}, "imports unet.now"},
-		{"initialize that never returns", policy{initialize: infiniteLoop}, "instantiation failed: deadline of 1s exceeded"},
+		{"initialize that never returns", policy{initialize: infiniteLoop}, "instantiation failed: deadline of 200ms exceeded"},
 		{"memory above the cap", policy{pages: 65}, "does not compile"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			rt := newRuntime(t, nil)
+			// 20 ms per call, hence 200 ms to instantiate.
+			rt := newRuntime(t, func(c *Config) { c.CallTimeout = 20 * time.Millisecond })
 			tt.p.rules = []string{"r"}
 			_, err := rt.Load(context.Background(), tt.p.wasm())
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

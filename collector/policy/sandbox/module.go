@@ -282,7 +282,7 @@ type instance struct {
 // instantiateTimeout bounds instantiation (in CPU time, as calls): a Go
 // guest's _initialize starts its runtime, and a hostile start function
 // must not hang Load.
-func (c Config) instantiateTimeout() time.Duration { return max(10*c.CallTimeout, time.Second) }
+func (c Config) instantiateTimeout() time.Duration { return 10 * c.CallTimeout }
 
 func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	mcfg := wazero.NewModuleConfig().
@@ -298,7 +298,7 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	}
 	unlock := lockThread()
 	timeout := m.rt.cfg.instantiateTimeout()
-	b := startBudget(ctx, timeout, backstopFactor*timeout)
+	b := startBudget(ctx, timeout, backstopFactor*m.rt.cfg.CallTimeout)
 	mod, err := m.rt.wr.InstantiateModule(b.ctx, m.compiled, mcfg)
 	cpu, wall := b.stop()
 	unlock()
