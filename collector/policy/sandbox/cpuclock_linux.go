@@ -6,18 +6,14 @@ import "golang.org/x/sys/unix"
 // thread (which the caller has locked), from any thread: Linux names the
 // CPU clock of thread TID by ((^TID) << 3) | CPUCLOCK_PERTHREAD |
 // CPUCLOCK_SCHED (see clock_getcpuclockid(3) and the kernel's
-// posix-cpu-timers).
-func threadClock() (func() int64, bool) {
+// posix-cpu-timers). The first read tells whether the clock works.
+func threadClock() (func() (int64, bool), bool) {
 	clk := int32(^unix.Gettid())<<3 | 4 | 2
-	var ts unix.Timespec
-	if unix.ClockGettime(clk, &ts) != nil {
-		return nil, false
-	}
-	return func() int64 {
+	return func() (int64, bool) {
 		var ts unix.Timespec
 		if unix.ClockGettime(clk, &ts) != nil {
-			return 0
+			return 0, false
 		}
-		return ts.Nano()
+		return ts.Nano(), true
 	}, true
 }

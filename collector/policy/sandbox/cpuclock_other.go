@@ -3,4 +3,4 @@
 package sandbox
 
 // threadClock is not available: calls get a wall-clock deadline.
-func threadClock() (func() int64, bool) { return nil, false }
+func threadClock() (func() (int64, bool), bool) { return nil, false }

@@ -38,7 +38,7 @@ type budget struct {
 	cpu    time.Duration
 	wall   time.Duration
 
-	clock    func() int64 // CPU time of the call's thread; nil: wall clock only
+	clock    func() (int64, bool) // CPU time of the call's thread; nil: wall clock only
 	cpuStart int64
 	start    time.Time
 
@@ -47,17 +47,18 @@ type budget struct {
 	done  bool
 }
 
-// startBudget returns the context of a call on the current OS thread, which
-// the caller has locked: done after cpu of the thread's CPU time, or wall
-// of wall time, or when parent is done.
-func startBudget(parent context.Context, cpu, wall time.Duration) *budget {
-	b := &budget{cpu: cpu, wall: wall, start: time.Now()}
+// startBudget returns the context of a call on th, the current OS thread:
+// done after cpu of the thread's CPU time, or wall of wall time, or when
+// parent is done.
+func startBudget(parent context.Context, th *osThread, cpu, wall time.Duration) *budget {
+	b := &budget{cpu: cpu, wall: wall, start: time.Now(), clock: th.clock}
 	b.ctx, b.cancel = context.WithCancelCause(parent)
-	b.clock, _ = threadClock()
+	ok := false
 	if b.clock != nil {
-		b.cpuStart = b.clock()
-	} else {
-		b.wall = cpu
+		b.cpuStart, ok = b.clock()
+	}
+	if !ok {
+		b.clock, b.wall = nil, cpu
 	}
 	// A timer, not a goroutine: most calls end long before it fires. The
 	// lock keeps check from reading b.timer before it is set.
@@ -81,7 +82,8 @@ func (b *budget) check() {
 		b.cancel(errCPUDeadline) // a wall-clock deadline, in fact
 		return
 	}
-	used := time.Duration(b.clock() - b.cpuStart)
+	now, _ := b.clock()
+	used := time.Duration(now - b.cpuStart)
 	if used >= b.cpu {
 		b.done = true
 		b.cancel(errCPUDeadline)
@@ -96,12 +98,14 @@ func (b *budget) check() {
 	b.timer.Reset(min(b.cpu-used, b.wall-elapsed))
 }
 
-// stop ends the budget and returns the CPU and wall time the call took.
-// It must run on the call's thread, before unlocking it.
+// stop ends the budget and returns the CPU (when the deadline was reached:
+// reading it is a system call) and wall time the call took. It must run on
+// the call's thread, before unlocking it.
 func (b *budget) stop() (cpu, wall time.Duration) {
 	wall = time.Since(b.start)
-	if b.clock != nil {
-		cpu = time.Duration(b.clock() - b.cpuStart)
+	if b.clock != nil && context.Cause(b.ctx) != nil {
+		now, _ := b.clock()
+		cpu = time.Duration(now - b.cpuStart)
 	}
 	b.mu.Lock()
 	b.done = true
@@ -124,9 +128,19 @@ func (b *budget) timeout(cpu, wall time.Duration) string {
 	return ""
 }
 
-// lockThread pins the calling goroutine to its OS thread for a call; the
-// returned function unpins it.
-func lockThread() func() {
+// osThread is the OS thread that a sequence of calls runs on, locked to
+// the goroutine making them, with its CPU clock (nil when the system has
+// none).
+type osThread struct {
+	clock func() (int64, bool)
+}
+
+// lockThread pins the calling goroutine to its OS thread for a sequence
+// of calls; the returned function unpins it. Locking once for several
+// calls saves system calls: they cost microseconds on the test machines'
+// virtual CPUs.
+func lockThread() (*osThread, func()) {
 	runtime.LockOSThread()
-	return runtime.UnlockOSThread
+	clock, _ := threadClock()
+	return &osThread{clock: clock}, runtime.UnlockOSThread
 }

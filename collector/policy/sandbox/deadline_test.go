@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -30,9 +29,9 @@ func TestBudget(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			b := startBudget(context.Background(), 20*time.Millisecond, tt.wall)
+			th, unlock := lockThread()
+			defer unlock()
+			b := startBudget(context.Background(), th, 20*time.Millisecond, tt.wall)
 			tt.work(b.ctx)
 			cpu, wall := b.stop()
 			if got := b.timeout(cpu, wall); !strings.HasPrefix(got, tt.want) {
@@ -42,7 +41,9 @@ func TestBudget(t *testing.T) {
 	}
 	t.Run("parent canceled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		b := startBudget(ctx, time.Second, time.Second)
+		th, unlock := lockThread()
+		defer unlock()
+		b := startBudget(ctx, th, time.Second, time.Second)
 		cancel()
 		<-b.ctx.Done()
 		if got := b.timeout(b.stop()); got != "" {

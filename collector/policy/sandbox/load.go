@@ -41,7 +41,9 @@ func (rt *Runtime) load(ctx context.Context, hash string, wasm []byte) (*Module,
 		return fail("%v", err)
 	}
 
-	inst, err := m.newInstance(ctx)
+	th, unlock := lockThread()
+	defer unlock()
+	inst, err := m.newInstance(ctx, th)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -50,14 +52,14 @@ func (rt *Runtime) load(ctx context.Context, hash string, wasm []byte) (*Module,
 			inst.close(ctx)
 		}
 	}()
-	res, err := inst.call(ctx, inst.mod.ExportedFunction(abi.ExportABIVersion), rt.cfg.CallTimeout)
+	res, err := inst.call(ctx, th, inst.mod.ExportedFunction(abi.ExportABIVersion), rt.cfg.CallTimeout)
 	if err != nil {
 		return fail("%s: %v", abi.ExportABIVersion, err)
 	}
 	if v := api.DecodeI32(res[0]); v != abi.Version {
 		return fail("%s returned %d, this host implements ABI version %d", abi.ExportABIVersion, v, abi.Version)
 	}
-	res, err = inst.call(ctx, inst.mod.ExportedFunction(abi.ExportManifest), rt.cfg.CallTimeout)
+	res, err = inst.call(ctx, th, inst.mod.ExportedFunction(abi.ExportManifest), rt.cfg.CallTimeout)
 	if err != nil {
 		return fail("%s: %v", abi.ExportManifest, err)
 	}

@@ -160,18 +160,26 @@ func (m *Module) Eval(ctx context.Context, records [][]abi.Value) ([]RuleResult,
 		}
 		mu.Unlock()
 	}
-	for range min(par, len(units)) {
-		wg.Go(func() {
-			for u := range work {
-				m.evalUnit(ctx, records[u.first:u.last], nfields, u.first, u.rule0, u.rule1, results, fail)
-			}
-		})
+	if workers := min(par, len(units)); workers == 1 {
+		// No goroutines to start and wake: the common case of a small
+		// Eval, or of Parallelism 1.
+		for _, u := range units {
+			m.evalUnit(ctx, records[u.first:u.last], nfields, u.first, u.rule0, u.rule1, results, fail)
+		}
+	} else {
+		for range workers {
+			wg.Go(func() {
+				for u := range work {
+					m.evalUnit(ctx, records[u.first:u.last], nfields, u.first, u.rule0, u.rule1, results, fail)
+				}
+			})
+		}
+		for _, u := range units {
+			work <- u
+		}
+		close(work)
+		wg.Wait()
 	}
-	for _, u := range units {
-		work <- u
-	}
-	close(work)
-	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -218,6 +226,8 @@ func (m *Module) evalUnit(ctx context.Context, batch [][]abi.Value, nfields, fir
 		inst    *instance
 		in, out uint32
 	)
+	th, unlock := lockThread()
+	defer unlock()
 	defer func() {
 		if inst != nil {
 			m.put(ctx, inst)
@@ -230,11 +240,11 @@ func (m *Module) evalUnit(ctx context.Context, batch [][]abi.Value, nfields, fir
 		name := m.manifest.Rules[r].Name
 		if inst == nil {
 			var err error
-			if inst, err = m.get(ctx); err != nil {
+			if inst, err = m.get(ctx, th); err != nil {
 				fail(r, first, first+len(batch), fmt.Errorf("rule %s: %w", name, err))
 				continue
 			}
-			if in, out, err = inst.load(ctx, m.rt.cfg.CallTimeout, nfields, batch); err != nil {
+			if in, out, err = inst.load(ctx, th, m.rt.cfg.CallTimeout, nfields, batch); err != nil {
 				inst.close(ctx)
 				inst = nil
 				fail(r, first, first+len(batch), fmt.Errorf("rule %s: %w", name, err))
@@ -242,7 +252,7 @@ func (m *Module) evalUnit(ctx context.Context, batch [][]abi.Value, nfields, fir
 			}
 		}
 		dst := results[r].Verdicts[first : first+len(batch)]
-		if err := inst.eval(ctx, m.rt.cfg.CallTimeout, r, in, out, first, dst); err != nil {
+		if err := inst.eval(ctx, th, m.rt.cfg.CallTimeout, r, in, out, first, dst); err != nil {
 			inst.close(ctx)
 			inst = nil
 			fail(r, first, first+len(batch), fmt.Errorf("rule %s: %w", name, err))
@@ -251,13 +261,13 @@ func (m *Module) evalUnit(ctx context.Context, batch [][]abi.Value, nfields, fir
 }
 
 // get takes an idle instance or makes one.
-func (m *Module) get(ctx context.Context) (*instance, error) {
+func (m *Module) get(ctx context.Context, th *osThread) (*instance, error) {
 	select {
 	case inst := <-m.pool:
 		return inst, nil
 	default:
 	}
-	return m.newInstance(ctx)
+	return m.newInstance(ctx, th)
 }
 
 // put returns a healthy instance to the pool, or closes it when the pool
@@ -277,6 +287,8 @@ type instance struct {
 	mem             api.Memory
 	allocFn, evalFn api.Function
 	out             *outputWriter // nil for modules without WASI
+	// buf and bufSize are the buffer of the last unet_alloc (0: none).
+	buf, bufSize uint32
 }
 
 // instantiateTimeout bounds instantiation (in CPU time, as calls): a Go
@@ -284,7 +296,7 @@ type instance struct {
 // must not hang Load.
 func (c Config) instantiateTimeout() time.Duration { return 10 * c.CallTimeout }
 
-func (m *Module) newInstance(ctx context.Context) (*instance, error) {
+func (m *Module) newInstance(ctx context.Context, th *osThread) (*instance, error) {
 	mcfg := wazero.NewModuleConfig().
 		WithName(""). // anonymous: the pool holds several instances
 		WithStartFunctions()
@@ -296,12 +308,10 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		mcfg = mcfg.WithStartFunctions(abi.ExportInitialize).
 			WithStdout(inst.out).WithStderr(inst.out)
 	}
-	unlock := lockThread()
 	timeout := m.rt.cfg.instantiateTimeout()
-	b := startBudget(ctx, timeout, backstopFactor*m.rt.cfg.CallTimeout)
+	b := startBudget(ctx, th, timeout, backstopFactor*m.rt.cfg.CallTimeout)
 	mod, err := m.rt.wr.InstantiateModule(b.ctx, m.compiled, mcfg)
 	cpu, wall := b.stop()
-	unlock()
 	if err != nil {
 		msg := b.timeout(cpu, wall)
 		if msg == "" {
@@ -319,11 +329,11 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 
 func (inst *instance) close(ctx context.Context) { inst.mod.Close(ctx) }
 
-// call runs fn under a fresh deadline: timeout of CPU time, and at most
-// backstopFactor times that of wall time (deadline.go).
-func (inst *instance) call(ctx context.Context, fn api.Function, timeout time.Duration, params ...uint64) ([]uint64, error) {
-	defer lockThread()()
-	b := startBudget(ctx, timeout, backstopFactor*timeout)
+// call runs fn on th, the current OS thread, under a fresh deadline:
+// timeout of CPU time, and at most backstopFactor times that of wall time
+// (deadline.go).
+func (inst *instance) call(ctx context.Context, th *osThread, fn api.Function, timeout time.Duration, params ...uint64) ([]uint64, error) {
+	b := startBudget(ctx, th, timeout, backstopFactor*timeout)
 	res, err := fn.Call(b.ctx, params...)
 	cpu, wall := b.stop()
 	inst.flush()
@@ -338,18 +348,23 @@ func (inst *instance) call(ctx context.Context, fn api.Function, timeout time.Du
 
 // load lays the batch out in a buffer of the instance and returns the
 // addresses of the records and of the verdicts.
-func (inst *instance) load(ctx context.Context, timeout time.Duration, nfields int, batch [][]abi.Value) (in, out uint32, err error) {
+func (inst *instance) load(ctx context.Context, th *osThread, timeout time.Duration, nfields int, batch [][]abi.Value) (in, out uint32, err error) {
 	size, err := abi.LayoutSize(nfields, batch)
 	if err != nil {
 		return 0, 0, err
 	}
-	res, err := inst.call(ctx, inst.allocFn, timeout, uint64(size))
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s(%d): %w", abi.ExportAlloc, size, err)
-	}
-	in = api.DecodeU32(res[0])
-	if in == 0 {
-		return 0, 0, fmt.Errorf("%s(%d) returned 0: out of memory (limit %d pages)", abi.ExportAlloc, size, inst.m.rt.cfg.MemoryLimitPages)
+	// The buffer of the last unet_alloc stays valid until the next one
+	// (ABI.md): a batch that fits needs no call.
+	if in = inst.buf; in == 0 || uint32(size) > inst.bufSize {
+		res, err := inst.call(ctx, th, inst.allocFn, timeout, uint64(size))
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s(%d): %w", abi.ExportAlloc, size, err)
+		}
+		in = api.DecodeU32(res[0])
+		if in == 0 {
+			return 0, 0, fmt.Errorf("%s(%d) returned 0: out of memory (limit %d pages)", abi.ExportAlloc, size, inst.m.rt.cfg.MemoryLimitPages)
+		}
+		inst.buf, inst.bufSize = in, uint32(size)
 	}
 	// A view of the memory, valid until the next call (which may grow it).
 	buf, ok := inst.mem.Read(in, uint32(size))
@@ -366,7 +381,7 @@ const unwritten = 0xff
 
 // eval calls unet_eval for one rule and copies the verdicts to dst; first
 // is the index of the batch's first record in the Eval, for messages.
-func (inst *instance) eval(ctx context.Context, timeout time.Duration, rule int, in, out uint32, first int, dst []abi.Verdict) error {
+func (inst *instance) eval(ctx context.Context, th *osThread, timeout time.Duration, rule int, in, out uint32, first int, dst []abi.Verdict) error {
 	n := uint32(len(dst))
 	verdicts, ok := inst.mem.Read(out, n)
 	if !ok {
@@ -375,7 +390,7 @@ func (inst *instance) eval(ctx context.Context, timeout time.Duration, rule int,
 	for i := range verdicts {
 		verdicts[i] = unwritten
 	}
-	res, err := inst.call(ctx, inst.evalFn, timeout, uint64(rule), uint64(in), uint64(n), uint64(out))
+	res, err := inst.call(ctx, th, inst.evalFn, timeout, uint64(rule), uint64(in), uint64(n), uint64(out))
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ type Config struct {
 	MemoryLimitPages uint32
 	// CallTimeout is the deadline of one unet_eval call (one rule over one
 	// batch), in CPU time of the thread running it; the call also ends
-	// after 10 times that of wall time, however little CPU it got
+	// after 100 times that of wall time, however little CPU it got
 	// (deadline.go says why).
 	CallTimeout time.Duration
 	// BatchSize is the largest number of records per unet_eval call. A
