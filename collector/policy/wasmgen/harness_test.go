@@ -36,7 +36,7 @@ func load(t testing.TB, p *lang.Program) *module {
 func loadBinary(t testing.TB, p *lang.Program, bin []byte) *module {
 	t.Helper()
 	ctx := context.Background()
-	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithMemoryLimitPages(64))
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithMemoryLimitPages(64).WithCloseOnContextDone(true)) // as the sandbox runs modules
 	t.Cleanup(func() { r.Close(ctx) })
 	res := make([]*regexp.Regexp, len(p.Regexes))
 	for i, re := range p.Regexes {

@@ -81,49 +81,100 @@ func returnIf(c *w.Code, v int32) {
 	c.End()
 }
 
+// The helpers enter a loop only for inputs too long for their unrolled
+// straight-line part: under WithCloseOnContextDone every loop iteration
+// costs a call out to Go (see rule.go).
+
 func (g *gen) memEq(c *w.Code) {
 	const p1, p2, n = 0, 1, 2
-	// Eight bytes at a time while they last, then byte by byte.
-	tail := c.Block(w.Void)
-	wide := c.Loop(w.Void)
-	c.LocalGet(n).I32Const(8).Op(w.I32LtU).BrIf(tail)
-	c.LocalGet(p1).I64Load(0).LocalGet(p2).I64Load(0).Op(w.I64Ne)
-	returnIf(c, 0)
-	inc(c, p1, 8)
-	inc(c, p2, 8)
-	inc(c, n, -8)
-	c.Br(wide)
+	// 64 bytes per iteration while at least 64 remain.
+	c.LocalGet(n).I32Const(64).Op(w.I32GeU)
+	c.If(w.Void)
+	loop := c.Loop(w.Void)
+	for k := range uint32(8) {
+		c.LocalGet(p1).I64Load(8 * k).LocalGet(p2).I64Load(8 * k).Op(w.I64Ne)
+		returnIf(c, 0)
+	}
+	inc(c, p1, 64)
+	inc(c, p2, 64)
+	inc(c, n, -64)
+	c.LocalGet(n).I32Const(64).Op(w.I32GeU).BrIf(loop)
 	c.End()
 	c.End()
-	done := c.Block(w.Void)
-	bytes := c.Loop(w.Void)
-	c.LocalGet(n).Op(w.I32Eqz).BrIf(done)
-	c.LocalGet(p1).I32Load8U(0).LocalGet(p2).I32Load8U(0).Op(w.I32Ne)
-	returnIf(c, 0)
-	inc(c, p1, 1)
-	inc(c, p2, 1)
-	inc(c, n, -1)
-	c.Br(bytes)
-	c.End()
-	c.End()
+	// The rest, fewer than 64 bytes, by the bits of n: 32, 16, 8, 4, 2, 1.
+	for _, size := range []int32{32, 16, 8, 4, 2, 1} {
+		c.LocalGet(n).I32Const(size).Op(w.I32And)
+		c.If(w.Void)
+		for off := uint32(0); off < uint32(size); {
+			c.LocalGet(p1)
+			switch {
+			case size-int32(off) >= 8:
+				c.I64Load(off).LocalGet(p2).I64Load(off).Op(w.I64Ne)
+				off += 8
+			case size == 4:
+				c.I32Load(off).LocalGet(p2).I32Load(off).Op(w.I32Ne)
+				off += 4
+			case size == 2:
+				c.I32Load16U(off).LocalGet(p2).I32Load16U(off).Op(w.I32Ne)
+				off += 2
+			default:
+				c.I32Load8U(off).LocalGet(p2).I32Load8U(off).Op(w.I32Ne)
+				off++
+			}
+			returnIf(c, 0)
+		}
+		if size > 1 {
+			inc(c, p1, size)
+			inc(c, p2, size)
+		}
+		c.End()
+	}
 	c.I32Const(1)
 }
 
 func (g *gen) memCmp(c *w.Code) []w.ValType {
-	const p1, l1, p2, l2, m, i, a, b = 0, 1, 2, 3, 4, 5, 6, 7
+	const p1, l1, p2, l2, m, cnt, a, b = 0, 1, 2, 3, 4, 5, 6, 7
 	c.LocalGet(l1).LocalGet(l2).LocalGet(l1).LocalGet(l2).Op(w.I32LtU).Select().LocalSet(m)
-	end := c.Block(w.Void)
-	loop := c.Loop(w.Void)
-	c.LocalGet(i).LocalGet(m).Op(w.I32GeU).BrIf(end)
-	c.LocalGet(p1).LocalGet(i).Op(w.I32Add).I32Load8U(0).LocalSet(a)
-	c.LocalGet(p2).LocalGet(i).Op(w.I32Add).I32Load8U(0).LocalSet(b)
-	c.LocalGet(a).LocalGet(b).Op(w.I32Ne)
+	// Eight bytes at a time while they are equal; then byte by byte over
+	// the (at most eight) bytes where they differ or that remain.
+	chunk := func(bytes w.Label) {
+		c.LocalGet(p1).I64Load(0).LocalGet(p2).I64Load(0).Op(w.I64Ne)
+		c.If(w.Void)
+		c.I32Const(8).LocalSet(cnt).Br(bytes)
+		c.End()
+		inc(c, p1, 8)
+		inc(c, p2, 8)
+		inc(c, m, -8)
+	}
+	bytes := c.Block(w.Void)
+	tail := c.Block(w.Void)
+	for range 4 {
+		c.LocalGet(m).I32Const(8).Op(w.I32LtU).BrIf(tail)
+		chunk(bytes)
+	}
+	c.LocalGet(m).I32Const(8).Op(w.I32GeU)
 	c.If(w.Void)
-	c.I32Const(-1).I32Const(1).LocalGet(a).LocalGet(b).Op(w.I32LtU).Select().Return()
+	loop := c.Loop(w.Void)
+	chunk(bytes)
+	c.LocalGet(m).I32Const(8).Op(w.I32GeU).BrIf(loop)
 	c.End()
-	inc(c, i, 1)
-	c.Br(loop)
 	c.End()
+	c.End() // tail: fewer than 8 bytes left, all equal so far
+	c.LocalGet(m).LocalSet(cnt)
+	c.End() // bytes
+	end := c.Block(w.Void)
+	for range 8 {
+		c.LocalGet(cnt).Op(w.I32Eqz).BrIf(end)
+		c.LocalGet(p1).I32Load8U(0).LocalSet(a)
+		c.LocalGet(p2).I32Load8U(0).LocalSet(b)
+		c.LocalGet(a).LocalGet(b).Op(w.I32Ne)
+		c.If(w.Void)
+		c.I32Const(-1).I32Const(1).LocalGet(a).LocalGet(b).Op(w.I32LtU).Select().Return()
+		c.End()
+		inc(c, p1, 1)
+		inc(c, p2, 1)
+		inc(c, cnt, -1)
+	}
 	c.End()
 	// Common prefix: the shorter string orders first.
 	c.I32Const(-1).I32Const(1).LocalGet(l1).LocalGet(l2).Op(w.I32LtU).Select()
@@ -131,6 +182,10 @@ func (g *gen) memCmp(c *w.Code) []w.ValType {
 	c.LocalGet(l1).LocalGet(l2).Op(w.I32Ne).Select()
 	return []w.ValType{w.I32, w.I32, w.I32, w.I32}
 }
+
+// strStrUnroll is how many positions strstr tries per loop iteration
+// (and before entering the loop).
+const strStrUnroll = 32
 
 func (g *gen) strStr(c *w.Code) []w.ValType {
 	const hp, hl, np, nl, last, first = 0, 1, 2, 3, 4, 5
@@ -142,15 +197,22 @@ func (g *gen) strStr(c *w.Code) []w.ValType {
 	c.LocalGet(hp).LocalGet(hl).LocalGet(nl).Op(w.I32Sub).Op(w.I32Add).LocalSet(last)
 	c.LocalGet(np).I32Load8U(0).LocalSet(first)
 	no := c.Block(w.Void)
+	positions := func() {
+		for range strStrUnroll {
+			c.LocalGet(hp).LocalGet(last).Op(w.I32GtU).BrIf(no)
+			// The first byte inline; memeq only on a candidate.
+			c.LocalGet(hp).I32Load8U(0).LocalGet(first).Op(w.I32Eq)
+			c.If(w.Void)
+			c.LocalGet(hp).LocalGet(np).LocalGet(nl).Call(memeq)
+			returnIf(c, 1)
+			c.End()
+			inc(c, hp, 1)
+		}
+	}
+	positions()
+	c.LocalGet(hp).LocalGet(last).Op(w.I32GtU).BrIf(no)
 	loop := c.Loop(w.Void)
-	// Check the first byte inline; memeq only on a candidate.
-	c.LocalGet(hp).I32Load8U(0).LocalGet(first).Op(w.I32Eq)
-	c.If(w.Void)
-	c.LocalGet(hp).LocalGet(np).LocalGet(nl).Call(memeq)
-	returnIf(c, 1)
-	c.End()
-	c.LocalGet(hp).LocalGet(last).Op(w.I32Eq).BrIf(no)
-	inc(c, hp, 1)
+	positions()
 	c.Br(loop)
 	c.End()
 	c.End()
@@ -189,19 +251,30 @@ func (g *gen) slotEq(c *w.Code) []w.ValType {
 	return []w.ValType{w.I32}
 }
 
+// listUnroll is how many list elements the list helpers compare per loop
+// iteration (and before entering the loop).
+const listUnroll = 8
+
 func (g *gen) listEq(c *w.Code) {
 	const p1, n1, p2, n2 = 0, 1, 2, 3
 	slotEq := g.helper(hSlotEq)
 	c.LocalGet(n1).LocalGet(n2).Op(w.I32Ne)
 	returnIf(c, 0)
 	done := c.Block(w.Void)
-	loop := c.Loop(w.Void)
+	elements := func() {
+		for range listUnroll {
+			c.LocalGet(n1).Op(w.I32Eqz).BrIf(done)
+			c.LocalGet(p1).LocalGet(p2).Call(slotEq).Op(w.I32Eqz)
+			returnIf(c, 0)
+			inc(c, p1, abi.SlotSize)
+			inc(c, p2, abi.SlotSize)
+			inc(c, n1, -1)
+		}
+	}
+	elements()
 	c.LocalGet(n1).Op(w.I32Eqz).BrIf(done)
-	c.LocalGet(p1).LocalGet(p2).Call(slotEq).Op(w.I32Eqz)
-	returnIf(c, 0)
-	inc(c, p1, abi.SlotSize)
-	inc(c, p2, abi.SlotSize)
-	inc(c, n1, -1)
+	loop := c.Loop(w.Void)
+	elements()
 	c.Br(loop)
 	c.End()
 	c.End()
@@ -212,12 +285,19 @@ func (g *gen) listContains(c *w.Code) {
 	const p, n, s = 0, 1, 2
 	slotEq := g.helper(hSlotEq)
 	done := c.Block(w.Void)
-	loop := c.Loop(w.Void)
+	elements := func() {
+		for range listUnroll {
+			c.LocalGet(n).Op(w.I32Eqz).BrIf(done)
+			c.LocalGet(p).LocalGet(s).Call(slotEq)
+			returnIf(c, 1)
+			inc(c, p, abi.SlotSize)
+			inc(c, n, -1)
+		}
+	}
+	elements()
 	c.LocalGet(n).Op(w.I32Eqz).BrIf(done)
-	c.LocalGet(p).LocalGet(s).Call(slotEq)
-	returnIf(c, 1)
-	inc(c, p, abi.SlotSize)
-	inc(c, n, -1)
+	loop := c.Loop(w.Void)
+	elements()
 	c.Br(loop)
 	c.End()
 	c.End()

@@ -224,13 +224,12 @@ func (g *gen) matches(c *w.Code, o uint32, id int) error {
 		return host()
 	}
 	n := int32(len(plan.lit))
-	at := int32(g.data.str(plan.lit))
 	switch plan.check {
 	case checkEqual:
 		c.LocalGet(lRec).I32Load(o + offLen).I32Const(n).Op(w.I32Eq)
 		if n > 0 {
 			if err := guard(c, func() error {
-				c.LocalGet(lRec).I32Load(o + offVal).I32Const(at).I32Const(n).Call(g.helper(hMemEq))
+				g.constEq(c, func() { c.LocalGet(lRec).I32Load(o + offVal) }, plan.lit)
 				return nil
 			}); err != nil {
 				return err
@@ -243,11 +242,12 @@ func (g *gen) matches(c *w.Code, o uint32, id int) error {
 		}
 		c.LocalGet(lRec).I32Load(o + offLen).I32Const(n).Op(w.I32GeU)
 		if err := guard(c, func() error {
-			c.LocalGet(lRec).I32Load(o + offVal)
-			if plan.check == checkSuffix {
-				c.LocalGet(lRec).I32Load(o + offLen).Op(w.I32Add).I32Const(n).Op(w.I32Sub)
-			}
-			c.I32Const(at).I32Const(n).Call(g.helper(hMemEq))
+			g.constEq(c, func() {
+				c.LocalGet(lRec).I32Load(o + offVal)
+				if plan.check == checkSuffix {
+					c.LocalGet(lRec).I32Load(o + offLen).Op(w.I32Add).I32Const(n).Op(w.I32Sub)
+				}
+			}, plan.lit)
 			return nil
 		}); err != nil {
 			return err
@@ -274,7 +274,7 @@ func (g *gen) matches(c *w.Code, o uint32, id int) error {
 			break
 		}
 		c.LocalGet(lRec).I32Load(o + offVal).LocalGet(lRec).I32Load(o + offLen)
-		c.I32Const(at).I32Const(n).Call(g.helper(hStrStr))
+		c.I32Const(int32(g.data.str(plan.lit))).I32Const(n).Call(g.helper(hStrStr))
 	}
 	if plan.exact {
 		return nil

@@ -1,6 +1,7 @@
 package wasmgen
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/unet-project/unet/collector/policy/abi"
@@ -8,37 +9,70 @@ import (
 	w "github.com/unet-project/unet/collector/policy/wasmgen/internal/wasm"
 )
 
-// Locals of a rule function: its parameters (in, n, out), the record
-// counter and the address of the current record. Conditions read slots as
-// rec plus a constant offset, so a slot load is one instruction.
+// A rule is two functions: a driver over the batch, and the verdict of
+// one record, whose parameter (local 0) is the record's address.
+// Conditions read slots as rec plus a constant offset, so a slot load is
+// one instruction.
+//
+// The driver has no loop on purpose. The sandbox runs modules with
+// wazero's WithCloseOnContextDone, which makes every loop iteration call
+// out to Go to see whether the module was closed: ~100 ns, more than a
+// whole typical verdict. The driver splits the batch in halves
+// recursively (depth log2(n/16)) down to at most 16 records, done by
+// straight-line calls; helpers enter a loop only for long strings and
+// lists.
 const (
-	lIn  = 0
-	lN   = 1
-	lOut = 2
-	lR   = 3
-	lRec = 4
+	lRec = 0 // verdict function: the record's address
+
+	leafRecords = 16
 )
 
-// rule emits the function of one rule: for each record, the verdict byte.
+var tVerdict = w.FuncType{Params: []w.ValType{w.I32}, Results: []w.ValType{w.I32}}
+
+// rule emits the driver fn(in, n, out) of one rule and its verdict
+// function.
 func (g *gen) rule(fn uint32, r *lang.Rule) error {
-	var body w.Code
-	c := &body
-	done := c.Block(w.Void)
-	c.LocalGet(lN).Op(w.I32Eqz).BrIf(done)
-	c.LocalGet(lIn).LocalSet(lRec)
-	next := c.Loop(w.Void)
-	c.LocalGet(lOut).LocalGet(lR).Op(w.I32Add)
-	if err := g.verdict(c, r); err != nil {
+	v := g.mod.DeclareFunc(tVerdict)
+	g.locals = nil
+	var vc w.Code
+	if err := g.verdict(&vc, r); err != nil {
 		return err
 	}
-	c.I32Store8(0)
-	inc(c, lRec, int32(g.stride))
-	c.LocalGet(lR).I32Const(1).Op(w.I32Add).LocalTee(lR)
-	c.LocalGet(lN).Op(w.I32LtU).BrIf(next)
+	g.mod.SetBody(v, g.locals, &vc)
+
+	const in, n, out, h = 0, 1, 2, 3
+	var c w.Code
+	c.LocalGet(n).I32Const(leafRecords).Op(w.I32GtU)
+	c.If(w.Void)
+	// h = ((n >> 1) + 15) &^ 15: a multiple of 16, 16 <= h < n.
+	c.LocalGet(n).I32Const(1).Op(w.I32ShrU).I32Const(leafRecords - 1).Op(w.I32Add)
+	c.I32Const(-leafRecords).Op(w.I32And).LocalSet(h)
+	c.LocalGet(in).LocalGet(h).LocalGet(out).Call(fn)
+	c.LocalGet(in).LocalGet(h).I32Const(int32(g.stride)).Op(w.I32Mul).Op(w.I32Add)
+	c.LocalGet(n).LocalGet(h).Op(w.I32Sub)
+	c.LocalGet(out).LocalGet(h).Op(w.I32Add)
+	c.Call(fn).Return()
 	c.End()
+	done := c.Block(w.Void)
+	for k := range leafRecords {
+		c.LocalGet(n).I32Const(int32(k)).Op(w.I32LeU).BrIf(done)
+		c.LocalGet(out)
+		c.LocalGet(in)
+		if k > 0 {
+			c.I32Const(int32(k) * int32(g.stride)).Op(w.I32Add)
+		}
+		c.Call(v)
+		c.I32Store8(uint32(k))
+	}
 	c.End()
-	g.mod.SetBody(fn, []w.ValType{w.I32, w.I32}, c)
+	g.mod.SetBody(fn, []w.ValType{w.I32}, &c)
 	return nil
+}
+
+// local adds a local of type t to the verdict function being built.
+func (g *gen) local(t w.ValType) uint32 {
+	g.locals = append(g.locals, t)
+	return uint32(len(g.locals)) // after the parameter rec
 }
 
 // verdict leaves the rule's verdict for the record at rec on the stack.
@@ -204,9 +238,7 @@ func (g *gen) eqLitBody(c *w.Code, f *lang.FieldRef, v abi.Value) error {
 		}
 		c.I32Const(int32(len(v.Str))).Op(w.I32Eq)
 		return guard(c, func() error {
-			c.LocalGet(lRec).I32Load(o + offVal)
-			c.I32Const(int32(g.data.str(v.Str))).I32Const(int32(len(v.Str)))
-			c.Call(g.helper(hMemEq))
+			g.constEq(c, func() { c.LocalGet(lRec).I32Load(o + offVal) }, v.Str)
 			return nil
 		})
 	case abi.KindList:
@@ -217,6 +249,50 @@ func (g *gen) eqLitBody(c *w.Code, f *lang.FieldRef, v abi.Value) error {
 		return fmt.Errorf("cannot compare with a literal of kind %d", v.Kind)
 	}
 	return nil
+}
+
+// inlineMax is the longest constant compared inline; longer ones call
+// memeq.
+const inlineMax = 64
+
+// constEq leaves 1 when the len(s) bytes at the address ptr leaves equal
+// s. Short constants are compared inline, as 8-, 4-, 2- and 1-byte loads
+// against immediates that read exactly the len(s) bytes: no call, no
+// loop, no branch.
+func (g *gen) constEq(c *w.Code, ptr func(), s string) {
+	if len(s) == 0 {
+		c.I32Const(1)
+		return
+	}
+	if len(s) > inlineMax {
+		ptr()
+		c.I32Const(int32(g.data.str(s))).I32Const(int32(len(s))).Call(g.helper(hMemEq))
+		return
+	}
+	p := g.local(w.I32)
+	ptr()
+	c.LocalSet(p)
+	b := []byte(s)
+	for off, first := 0, true; off < len(b); first = false {
+		c.LocalGet(p)
+		switch rest := len(b) - off; {
+		case rest >= 8:
+			c.I64Load(uint32(off)).I64Const(int64(binary.LittleEndian.Uint64(b[off:]))).Op(w.I64Eq)
+			off += 8
+		case rest >= 4:
+			c.I32Load(uint32(off)).I32Const(int32(binary.LittleEndian.Uint32(b[off:]))).Op(w.I32Eq)
+			off += 4
+		case rest >= 2:
+			c.I32Load16U(uint32(off)).I32Const(int32(binary.LittleEndian.Uint16(b[off:]))).Op(w.I32Eq)
+			off += 2
+		default:
+			c.I32Load8U(uint32(off)).I32Const(int32(b[off])).Op(w.I32Eq)
+			off++
+		}
+		if !first {
+			c.Op(w.I32And)
+		}
+	}
 }
 
 // compare emits `field op value`. Reading null is false whatever the

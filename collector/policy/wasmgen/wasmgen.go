@@ -117,6 +117,7 @@ type gen struct {
 	stride   uint32
 	regexFn  uint32
 	hasRegex bool
+	locals   []w.ValType // extra locals of the verdict function being built
 }
 
 // allocBody: every call returns the start of the heap (a call invalidates

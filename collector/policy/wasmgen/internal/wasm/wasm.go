@@ -345,6 +345,7 @@ const (
 	opI64Load     = 0x29
 	opF64Load     = 0x2b
 	opI32Load8U   = 0x2d
+	opI32Load16U  = 0x2f
 	opI32Store    = 0x36
 	opI64Store    = 0x37
 	opI32Store8   = 0x3a
@@ -442,13 +443,14 @@ func (c *Code) mem(op byte, align, offset uint32) *Code {
 
 // Loads and stores take a constant offset added to the address operand;
 // alignment hints are the natural ones.
-func (c *Code) I32Load(offset uint32) *Code   { return c.mem(opI32Load, 2, offset) }
-func (c *Code) I64Load(offset uint32) *Code   { return c.mem(opI64Load, 3, offset) }
-func (c *Code) F64Load(offset uint32) *Code   { return c.mem(opF64Load, 3, offset) }
-func (c *Code) I32Load8U(offset uint32) *Code { return c.mem(opI32Load8U, 0, offset) }
-func (c *Code) I32Store(offset uint32) *Code  { return c.mem(opI32Store, 2, offset) }
-func (c *Code) I64Store(offset uint32) *Code  { return c.mem(opI64Store, 3, offset) }
-func (c *Code) I32Store8(offset uint32) *Code { return c.mem(opI32Store8, 0, offset) }
+func (c *Code) I32Load(offset uint32) *Code    { return c.mem(opI32Load, 2, offset) }
+func (c *Code) I64Load(offset uint32) *Code    { return c.mem(opI64Load, 3, offset) }
+func (c *Code) F64Load(offset uint32) *Code    { return c.mem(opF64Load, 3, offset) }
+func (c *Code) I32Load8U(offset uint32) *Code  { return c.mem(opI32Load8U, 0, offset) }
+func (c *Code) I32Load16U(offset uint32) *Code { return c.mem(opI32Load16U, 1, offset) }
+func (c *Code) I32Store(offset uint32) *Code   { return c.mem(opI32Store, 2, offset) }
+func (c *Code) I64Store(offset uint32) *Code   { return c.mem(opI64Store, 3, offset) }
+func (c *Code) I32Store8(offset uint32) *Code  { return c.mem(opI32Store8, 0, offset) }
 
 func (c *Code) MemorySize() *Code { c.buf.Write([]byte{opMemorySize, 0}); return c }
 func (c *Code) MemoryGrow() *Code { c.buf.Write([]byte{opMemoryGrow, 0}); return c }
