@@ -206,6 +206,7 @@ type policy struct {
 	imports     []wasmImport
 	initialize  []byte // body of an exported _initialize, when set
 	pages       uint32
+	data        []wasmData // more data segments
 }
 
 const (
@@ -262,7 +263,7 @@ func (p policy) wasm() []byte {
 		},
 		memPages:  p.pages,
 		memExport: "memory",
-		data:      []wasmData{{manifestAddr, man}},
+		data:      append([]wasmData{{manifestAddr, man}}, p.data...),
 	}
 	if p.initialize != nil {
 		m.funcs = append(m.funcs, wasmFunc{export: "_initialize", body: p.initialize})
