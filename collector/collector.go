@@ -22,6 +22,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/unet-project/unet/collector/agents"
 	"github.com/unet-project/unet/collector/api"
 	"github.com/unet-project/unet/collector/desired"
 	"github.com/unet-project/unet/collector/desired/embedded"
@@ -41,6 +42,7 @@ type Config struct {
 	Etcd            EtcdConfig     `yaml:"etcd"`
 	Store           desired.Config `yaml:"store"`
 	API             api.Config     `yaml:"api"`
+	Agents          agents.Config  `yaml:"agents"`
 }
 
 // EtcdConfig chooses the desired-state backend: an external cluster when
@@ -70,6 +72,7 @@ func DefaultConfig() Config {
 		Etcd:            EtcdConfig{DialTimeout: 5 * time.Second},
 		Store:           desired.DefaultConfig(),
 		API:             api.DefaultConfig(),
+		Agents:          agents.DefaultConfig(),
 	}
 }
 
@@ -101,6 +104,7 @@ type Collector struct {
 	registry *prometheus.Registry
 	etcd     *embedded.Server // nil with an external cluster
 	client   *clientv3.Client
+	agents   *agents.Registry
 	server   *http.Server
 	listener net.Listener
 }
@@ -126,7 +130,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (c *Collector, err e
 	store := desired.New(c.client, c.cfg.Store, log.With("component", "desired"))
 	// gin's debug mode prints a banner and every route at start: not for a daemon.
 	gin.SetMode(gin.ReleaseMode)
-	a, err := api.New(cfg.API, api.Dependencies{Store: store, Logger: log.With("component", "api"), Registry: c.registry})
+	c.agents, err = agents.New(cfg.Agents, agents.Dependencies{Client: c.client, Logger: log.With("component", "agents"), Registry: c.registry})
+	if err != nil {
+		return nil, err
+	}
+	a, err := api.New(cfg.API, api.Dependencies{Store: store, Logger: log.With("component", "api"), Registry: c.registry, Agents: c.agents})
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +234,10 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer c.close()
 	errc := make(chan error, 1)
 	go func() { errc <- c.server.Serve(c.listener) }()
+	// The agent registry follows etcd until ctx ends.
+	rctx, stopRegistry := context.WithCancel(ctx)
+	defer stopRegistry()
+	go func() { _ = c.agents.Run(rctx) }()
 	c.log.Info("collector serving", "listen", c.Addr())
 	var etcdErr <-chan error
 	if c.etcd != nil {

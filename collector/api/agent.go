@@ -144,12 +144,14 @@ func minRevision(have, rev int64) int64 {
 }
 
 // agentSites reads the site parameters: at least one, each given by name,
-// duplicates dropped. `site` is the one parameter that may repeat.
-func agentSites(q map[string][]string) ([]string, error) {
+// duplicates dropped. `site` is the one parameter that may repeat; others
+// lists the other parameters the route accepts.
+func agentSites(q map[string][]string, others ...string) ([]string, error) {
+	accepted := append([]string{"site"}, others...)
 	for _, k := range slices.Sorted(maps.Keys(q)) {
-		if k != "site" {
-			return nil, badRequest("unknown query parameter %q (accepted: site, repeated for several sites)", k).
-				withDetails(map[string]any{"param": k, "accepted": []string{"site"}})
+		if !slices.Contains(accepted, k) {
+			return nil, badRequest("unknown query parameter %q (accepted: %s; site repeated for several sites)", k, strings.Join(accepted, ", ")).
+				withDetails(map[string]any{"param": k, "accepted": accepted})
 		}
 	}
 	var sites []string

@@ -16,7 +16,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/unet-project/unet/collector/agents"
 	"github.com/unet-project/unet/collector/desired"
+	"github.com/unet-project/unet/shared/model"
 )
 
 // Config of the API.
@@ -72,12 +74,20 @@ type Dependencies struct {
 	Logger *slog.Logger
 	// Registry receives the API's metrics and is what /metrics serves.
 	Registry *prometheus.Registry
+	// Agents is the registry of live agents; nil answers the agent
+	// endpoints with 503.
+	Agents *agents.Registry
+	// Latest returns the newest observed state of a node, for its status;
+	// nil leaves the state empty.
+	Latest func(node string) (model.DeviceState, bool)
 }
 
 // API is the collector's REST API.
 type API struct {
 	cfg     Config
 	store   *desired.Store
+	agents  *agents.Registry
+	latest  func(node string) (model.DeviceState, bool)
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
@@ -108,7 +118,7 @@ func New(cfg Config, deps Dependencies) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: OpenAPI document: %w", err)
 	}
-	a := &API{cfg: cfg, store: deps.Store, log: deps.Logger, reg: deps.Registry, metrics: m, openapi: doc}
+	a := &API{cfg: cfg, store: deps.Store, agents: deps.Agents, latest: deps.Latest, log: deps.Logger, reg: deps.Registry, metrics: m, openapi: doc}
 	a.engine = a.newEngine()
 	a.v1 = a.engine.Group(apiPrefix)
 	a.routes()

@@ -24,6 +24,7 @@ const (
 	codeInvalid          = "invalid"
 	codeInternal         = "internal"
 	codeCancelled        = "cancelled"
+	codeUnavailable      = "unavailable"
 )
 
 // statusClientClosed is nginx's status for a request whose client went

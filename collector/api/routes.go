@@ -26,5 +26,9 @@ func (a *API) routes() {
 	a.links().register(g)
 	g.POST("/import", a.handleImport)
 	g.GET("/export", a.handleExport)
-	g.GET("/agent/inventory", a.handleAgentInventory) // the agent channel: carries SNMP secrets (agent.go)
+	g.GET("/agent/inventory", a.handleAgentInventory)       // the agent channel: carries SNMP secrets (agent.go)
+	g.GET("/agent/inventory/watch", a.handleInventoryWatch) // same, as changes (agentwatch.go)
+	g.POST("/agent/heartbeat", a.handleHeartbeat)
+	g.GET("/agents", a.handleAgents)
+	g.GET("/nodes/:ref/status", a.handleNodeStatus)
 }
