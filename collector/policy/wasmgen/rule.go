@@ -9,10 +9,11 @@ import (
 	w "github.com/unet-project/unet/collector/policy/wasmgen/internal/wasm"
 )
 
-// A rule is two functions: a driver over the batch, and the verdict of
-// one record, whose parameter (local 0) is the record's address.
-// Conditions read slots as rec plus a constant offset, so a slot load is
-// one instruction.
+// A rule is a verdict function: its parameter (local 0) is the address
+// of one record, its result the verdict. Conditions read slots as rec
+// plus a constant offset, so a slot load is one instruction. One driver,
+// shared by the rules, runs a rule's verdict function (through the
+// table, entry = rule number) over a batch.
 //
 // The driver has no loop on purpose. The sandbox runs modules with
 // wazero's WithCloseOnContextDone, which makes every loop iteration call
@@ -29,25 +30,29 @@ const (
 
 var tVerdict = w.FuncType{Params: []w.ValType{w.I32}, Results: []w.ValType{w.I32}}
 
-// rule emits the driver fn(in, n, out) of one rule and its verdict
-// function.
-func (g *gen) rule(fn uint32, r *lang.Rule) error {
-	v := g.mod.DeclareFunc(tVerdict)
+// rule emits the verdict function v of one rule.
+func (g *gen) rule(v uint32, r *lang.Rule) error {
 	g.locals = nil
-	var vc w.Code
-	if err := g.verdict(&vc, r); err != nil {
+	var c w.Code
+	if err := g.verdict(&c, r); err != nil {
 		return err
 	}
-	g.mod.SetBody(v, g.locals, &vc)
+	g.mod.SetBody(v, g.locals, &c)
+	return nil
+}
 
-	const in, n, out, h = 0, 1, 2, 3
+// driverBody emits driver(rule, in, n, out).
+func (g *gen) driverBody(fn uint32) {
+	const rule, in, n, out, h = 0, 1, 2, 3, 4
+	typ := g.mod.Type(tVerdict)
 	var c w.Code
 	c.LocalGet(n).I32Const(leafRecords).Op(w.I32GtU)
 	c.If(w.Void)
 	// h = ((n >> 1) + 15) &^ 15: a multiple of 16, 16 <= h < n.
 	c.LocalGet(n).I32Const(1).Op(w.I32ShrU).I32Const(leafRecords - 1).Op(w.I32Add)
 	c.I32Const(-leafRecords).Op(w.I32And).LocalSet(h)
-	c.LocalGet(in).LocalGet(h).LocalGet(out).Call(fn)
+	c.LocalGet(rule).LocalGet(in).LocalGet(h).LocalGet(out).Call(fn)
+	c.LocalGet(rule)
 	c.LocalGet(in).LocalGet(h).I32Const(int32(g.stride)).Op(w.I32Mul).Op(w.I32Add)
 	c.LocalGet(n).LocalGet(h).Op(w.I32Sub)
 	c.LocalGet(out).LocalGet(h).Op(w.I32Add)
@@ -61,12 +66,11 @@ func (g *gen) rule(fn uint32, r *lang.Rule) error {
 		if k > 0 {
 			c.I32Const(int32(k) * int32(g.stride)).Op(w.I32Add)
 		}
-		c.Call(v)
+		c.LocalGet(rule).CallIndirect(typ)
 		c.I32Store8(uint32(k))
 	}
 	c.End()
 	g.mod.SetBody(fn, []w.ValType{w.I32}, &c)
-	return nil
 }
 
 // local adds a local of type t to the verdict function being built.

@@ -36,7 +36,7 @@ var (
 	tI64    = w.FuncType{Results: []w.ValType{w.I64}}
 	tAlloc  = w.FuncType{Params: []w.ValType{w.I32}, Results: []w.ValType{w.I32}}
 	tEval   = w.FuncType{Params: []w.ValType{w.I32, w.I32, w.I32, w.I32}, Results: []w.ValType{w.I32}}
-	tRule   = w.FuncType{Params: []w.ValType{w.I32, w.I32, w.I32}}
+	tDriver = w.FuncType{Params: []w.ValType{w.I32, w.I32, w.I32, w.I32}}
 	tRegex  = w.FuncType{Params: []w.ValType{w.I32, w.I32, w.I32}, Results: []w.ValType{w.I32}}
 	i32Only = []w.ValType{w.I32}
 )
@@ -70,9 +70,10 @@ func Compile(p *lang.Program) ([]byte, error) {
 	manFn := g.mod.DeclareFunc(tI64)
 	alloc := g.mod.DeclareFunc(tAlloc)
 	eval := g.mod.DeclareFunc(tEval)
-	rules := make([]uint32, len(p.Rules))
-	for i := range rules {
-		rules[i] = g.mod.DeclareFunc(tRule)
+	driver := g.mod.DeclareFunc(tDriver)
+	verdicts := make([]uint32, len(p.Rules))
+	for i := range verdicts {
+		verdicts[i] = g.mod.DeclareFunc(tVerdict)
 	}
 
 	var c w.Code
@@ -84,11 +85,15 @@ func Compile(p *lang.Program) ([]byte, error) {
 	g.mod.SetBody(manFn, nil, &c)
 
 	for i, r := range p.Rules {
-		if err := g.rule(rules[i], r); err != nil {
+		if err := g.rule(verdicts[i], r); err != nil {
 			return nil, fmt.Errorf("wasmgen: rule %q (%s): %w", r.Name, r.Pos, err)
 		}
 	}
-	g.evalBody(eval, rules)
+	// Table entry i is rule i's verdict function, for the driver.
+	g.mod.Table(uint32(len(verdicts)))
+	g.mod.Elem(0, verdicts)
+	g.driverBody(driver)
+	g.evalBody(eval, driver, len(p.Rules))
 
 	// The heap starts after all data, including constants the rules added.
 	heap := align(g.data.end(), 16)
@@ -141,24 +146,15 @@ func (g *gen) allocBody(fn, heap uint32) {
 	g.mod.SetBody(fn, []w.ValType{w.I64}, &c)
 }
 
-// evalBody dispatches unet_eval's rule number to the rule functions with
-// one br_table; an unknown number returns errBadRule.
-func (g *gen) evalBody(fn uint32, rules []uint32) {
+// evalBody checks unet_eval's rule number (errBadRule when unknown) and
+// runs the driver.
+func (g *gen) evalBody(fn, driver uint32, rules int) {
 	const rule, in, n, out = 0, 1, 2, 3
 	var c w.Code
-	bad := c.Block(w.Void)
-	labels := make([]w.Label, len(rules))
-	for i := len(rules) - 1; i >= 0; i-- {
-		labels[i] = c.Block(w.Void)
-	}
-	c.LocalGet(rule).BrTable(labels, bad)
-	for i := range rules {
-		c.End() // of labels[i]: rule i's code follows
-		c.LocalGet(in).LocalGet(n).LocalGet(out).Call(rules[i])
-		c.I32Const(0).Return()
-	}
-	c.End()
-	c.I32Const(errBadRule)
+	c.LocalGet(rule).I32Const(int32(rules)).Op(w.I32GeU)
+	returnIf(&c, errBadRule)
+	c.LocalGet(rule).LocalGet(in).LocalGet(n).LocalGet(out).Call(driver)
+	c.I32Const(0)
 	g.mod.SetBody(fn, nil, &c)
 }
 

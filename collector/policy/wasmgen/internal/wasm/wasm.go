@@ -76,6 +76,11 @@ type export struct {
 	index uint32
 }
 
+type elemSeg struct {
+	offset uint32
+	funcs  []uint32
+}
+
 type dataSeg struct {
 	offset uint32
 	data   []byte
@@ -95,12 +100,14 @@ type Module struct {
 	hasMax    bool
 	exports   []export
 	data      []dataSeg
+	table     int64 // funcref table size; -1: none
+	elems     []elemSeg
 	err       error
 }
 
 // NewModule returns an empty module.
 func NewModule() *Module {
-	return &Module{typeIndex: map[string]uint32{}}
+	return &Module{typeIndex: map[string]uint32{}, table: -1}
 }
 
 // Type returns the index of t in the type section, adding it once.
@@ -159,6 +166,14 @@ func (m *Module) Memory(min uint32, max int64) {
 	if max >= 0 {
 		m.hasMax, m.memMax = true, uint32(max)
 	}
+}
+
+// Table declares the module's funcref table with exactly size entries.
+func (m *Module) Table(size uint32) { m.table = int64(size) }
+
+// Elem fills table entries from offset on with functions.
+func (m *Module) Elem(offset uint32, funcs []uint32) {
+	m.elems = append(m.elems, elemSeg{offset, funcs})
 }
 
 // Export exports item index of the given kind under name.
@@ -224,6 +239,14 @@ func (m *Module) Encode() ([]byte, error) {
 			b.Write(U32(f.typ))
 		}
 	})
+	if m.table >= 0 {
+		section(4, 1, func(b *bytes.Buffer) {
+			b.WriteByte(0x70) // funcref
+			b.WriteByte(0x01) // min and max
+			b.Write(U32(uint32(m.table)))
+			b.Write(U32(uint32(m.table)))
+		})
+	}
 	if m.hasMem {
 		section(5, 1, func(b *bytes.Buffer) {
 			if m.hasMax {
@@ -241,6 +264,18 @@ func (m *Module) Encode() ([]byte, error) {
 			writeName(b, e.name)
 			b.WriteByte(e.kind)
 			b.Write(U32(e.index))
+		}
+	})
+	section(9, len(m.elems), func(b *bytes.Buffer) {
+		for _, e := range m.elems {
+			b.WriteByte(0x00) // active, table 0, funcrefs
+			b.WriteByte(opI32Const)
+			b.Write(S32(int32(e.offset)))
+			b.WriteByte(opEnd)
+			b.Write(U32(uint32(len(e.funcs))))
+			for _, f := range e.funcs {
+				b.Write(U32(f))
+			}
 		}
 	})
 	section(10, len(m.funcs), func(b *bytes.Buffer) {
@@ -336,6 +371,7 @@ const (
 	opBrTable     = 0x0e
 	opReturn      = 0x0f
 	opCall        = 0x10
+	opCallInd     = 0x11
 	opDrop        = 0x1a
 	opSelect      = 0x1b
 	opLocalGet    = 0x20
@@ -427,6 +463,15 @@ func (c *Code) LocalGet(i uint32) *Code { return c.idx(opLocalGet, i) }
 func (c *Code) LocalSet(i uint32) *Code { return c.idx(opLocalSet, i) }
 func (c *Code) LocalTee(i uint32) *Code { return c.idx(opLocalTee, i) }
 func (c *Code) Call(f uint32) *Code     { return c.idx(opCall, f) }
+
+// CallIndirect calls entry i (the i32 on the stack) of table 0, which
+// must be a function of type index typ.
+func (c *Code) CallIndirect(typ uint32) *Code {
+	c.buf.WriteByte(opCallInd)
+	c.buf.Write(U32(typ))
+	c.buf.WriteByte(0x00) // table 0
+	return c
+}
 
 func (c *Code) idx(op byte, i uint32) *Code {
 	c.buf.WriteByte(op)

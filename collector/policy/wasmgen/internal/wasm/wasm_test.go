@@ -139,6 +139,15 @@ func TestModule(t *testing.T) {
 	m.SetBody(cmp, nil, &fc)
 	m.Export("cmp", ExportFunc, cmp)
 
+	// via(i) = table[i](5): entry 0 is quad, entry 1 is sum.
+	m.Table(2)
+	m.Elem(0, []uint32{quad, sum})
+	via := m.DeclareFunc(i32i32)
+	var vc Code
+	vc.I32Const(5).LocalGet(0).CallIndirect(m.Type(i32i32))
+	m.SetBody(via, nil, &vc)
+	m.Export("via", ExportFunc, via)
+
 	b, err := m.Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +162,7 @@ func TestModule(t *testing.T) {
 		{"pick", 0, 10}, {"pick", 1, 20}, {"pick", 2, 30}, {"pick", 3, 99}, {"pick", 1 << 31, 99},
 		{"quad", 5, 20},
 		{"byte", 0, 'h'}, {"byte", 4, 'o'},
+		{"via", 0, 20}, {"via", 1, 10},
 		{"cmp", math.Float64bits(1.0), 7}, {"cmp", math.Float64bits(2.0), -300},
 	}
 	for _, tc := range tests {
