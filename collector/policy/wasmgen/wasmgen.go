@@ -6,11 +6,17 @@
 // The module's memory starts with a small reserved area (so that address 0
 // is never a valid buffer), then the data segment (the manifest JSON, the
 // constant strings and the constant slots of list literals), then the heap
-// that unet_alloc hands out. Each rule is one function that loops over the
-// records of a batch and stores one verdict byte per record; conditions are
-// straight-line code over the record's slots, with a few helper functions
-// (byte comparison, substring search, slot equality) emitted once when a
-// rule needs them.
+// that unet_alloc hands out. Each rule is one function giving the verdict
+// of one record: straight-line code over the record's slots, with a few
+// helper functions (byte comparison, substring search, slot equality)
+// emitted once when a rule needs them. One driver, shared by every rule,
+// runs a rule's function over a batch and stores the verdict bytes (see
+// rule.go for why it has no loop). MATCHES checks what it can of a regex
+// in WASM before it calls the host (regex.go).
+//
+// The reference for the semantics is collector/policy/interp; the tests
+// compare the two on the interpreter's golden cases and on random
+// policies (FuzzCompileVsInterp).
 package wasmgen
 
 import (

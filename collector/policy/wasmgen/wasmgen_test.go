@@ -501,6 +501,21 @@ func TestExports(t *testing.T) {
 	}
 }
 
+// TestEmptyProgram: no rules, no fields: a valid module whose unet_eval
+// refuses every rule number.
+func TestEmptyProgram(t *testing.T) {
+	m := load(t, &lang.Program{})
+	ctx := context.Background()
+	res, err := m.alloc.Call(ctx, 0)
+	if err != nil || res[0] == 0 {
+		t.Fatalf("unet_alloc(0) = %v, %v", res, err)
+	}
+	res, err = m.eval.Call(ctx, 0, res[0], 0, res[0])
+	if err != nil || res[0] == 0 {
+		t.Fatalf("unet_eval(0) = %v, %v; want an error code", res, err)
+	}
+}
+
 // TestImports: a program without regexes imports nothing; with regexes
 // only unet.regex_match.
 func TestImports(t *testing.T) {
