@@ -92,6 +92,7 @@ keys: server, token, output), then the defaults.`,
 		a.linkCommand(),
 		a.importCommand(),
 		a.exportCommand(),
+		a.agentsCommand(),
 	)
 	markRuntimeErrors(root)
 	return root

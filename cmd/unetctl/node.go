@@ -16,7 +16,7 @@ import (
 func (a *app) nodeCommand() *cobra.Command {
 	cmd := groupCommand("node", "Manage nodes (managed devices)", "nodes")
 	cmd.AddCommand(a.nodeAddCommand(), a.nodeListCommand(), a.nodeShowCommand(),
-		a.nodeUpdateCommand(), a.nodeDeleteCommand())
+		a.nodeUpdateCommand(), a.nodeDeleteCommand(), a.nodeStatusCommand())
 	return cmd
 }
 
