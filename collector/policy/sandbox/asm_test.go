@@ -37,6 +37,7 @@ type wasmModule struct {
 	memPages  uint32
 	memExport string // "" for none
 	data      []wasmData
+	start     int // 1 + the index of the function of the start section; 0 for none
 }
 
 func (m wasmModule) encode() []byte {
@@ -100,6 +101,10 @@ func (m wasmModule) encode() []byte {
 		nexports++
 	}
 	section(7, vec(nil, nexports, exports))
+
+	if m.start > 0 {
+		section(8, uleb(nil, uint64(len(m.imports)+m.start-1)))
+	}
 
 	var code []byte
 	for _, f := range m.funcs {
@@ -205,6 +210,7 @@ type policy struct {
 	alloc       []byte // body of unet_alloc(size=0), default below
 	imports     []wasmImport
 	initialize  []byte // body of an exported _initialize, when set
+	start       []byte // body of the start function, when set
 	pages       uint32
 	data        []wasmData // more data segments
 }
@@ -267,6 +273,10 @@ func (p policy) wasm() []byte {
 	}
 	if p.initialize != nil {
 		m.funcs = append(m.funcs, wasmFunc{export: "_initialize", body: p.initialize})
+	}
+	if p.start != nil {
+		m.funcs = append(m.funcs, wasmFunc{body: p.start})
+		m.start = len(m.funcs)
 	}
 	return m.encode()
 }

@@ -69,8 +69,16 @@ func (m *Module) Close(ctx context.Context) error {
 	}
 	m.refs--
 	last := m.refs == 0
-	if last && rt.modules[m.hash] != nil && rt.modules[m.hash].m == m {
-		delete(rt.modules, m.hash)
+	if l, ok := rt.modules[m.hash]; ok && last {
+		// The entry may be a new Load of the same bytes, still running:
+		// its m is written without the lock until done is closed.
+		select {
+		case <-l.done:
+			if l.m == m {
+				delete(rt.modules, m.hash)
+			}
+		default:
+		}
 	}
 	rt.mu.Unlock()
 	if last {
@@ -86,14 +94,8 @@ func (m *Module) close(ctx context.Context) {
 		return
 	}
 	m.closed = true
-	for {
-		select {
-		case inst := <-m.pool:
-			inst.close(ctx)
-			continue
-		default:
-		}
-		break
+	for len(m.pool) > 0 { // no Eval can put one back: we hold mu
+		(<-m.pool).close(ctx)
 	}
 	m.compiled.Close(ctx)
 }
@@ -435,8 +437,9 @@ func describe(err error, mem api.Memory, limitPages uint32) string {
 	switch {
 	case errors.As(err, &ht):
 		msg = ht.Error()
-	case strings.HasPrefix(msg, "wasm error: "):
-		msg = strings.TrimPrefix(msg, "wasm error: ")
+	case strings.Contains(msg, "wasm error: "):
+		// Also "start function[5] failed: wasm error: …".
+		msg = strings.Replace(msg, "wasm error: ", "", 1)
 	default:
 		return msg // not a trap: e.g. an instantiation that fails to link
 	}
