@@ -1,0 +1,266 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// The schema is written for the clickhouse-server 18.16 of the OS packages
+// and is accepted by current releases: no DateTime64, Map, TTL, CODEC,
+// LowCardinality (experimental in 18.16) or SimpleAggregateFunction.
+//
+// Every table is partitioned by day, so that retention drops whole
+// partitions, and ordered for the queries NOCs run: one interface or one
+// device over a time range. Rollups are fed by materialized views from the
+// raw samples at insert time; they cover what was inserted after they were
+// created.
+//
+// A view's aliases shadow the source's columns in ClickHouse (an alias
+// in_bps for avgState(in_bps) is "an aggregate inside an aggregate"), so
+// rollup columns have names of their own: bucket, in_bps_avg, ...
+
+// statusEnum is ifAdminStatus/ifOperStatus with IF-MIB's numbers.
+const statusEnum = "Enum8('up' = 1, 'down' = 2, 'testing' = 3, 'unknown' = 4, 'dormant' = 5, 'notPresent' = 6, 'lowerLayerDown' = 7)"
+
+// Table names.
+const (
+	tableInterfaceSamples   = "interface_samples"
+	tableInterfaceSamples5m = "interface_samples_5m"
+	tableInterfaceSamples1h = "interface_samples_1h"
+	tableDeviceSamples      = "device_samples"
+	tableDeviceSamples1h    = "device_samples_1h"
+	tableEvents             = "events"
+	tableBatches            = "ingested_batches"
+	tableSchemaVersion      = "schema_version"
+)
+
+// rateColumns are the interface rates, in the raw table as Nullable: NULL
+// is "no rate" (first poll, discontinuity), not zero.
+var rateColumns = []string{
+	"in_bps", "out_bps", "in_pps", "out_pps",
+	"in_errors", "out_errors", "in_discards", "out_discards",
+}
+
+// A migration moves the schema from version-1 to version. Its statements
+// are idempotent (IF NOT EXISTS), so a migration interrupted half-way is
+// simply applied again.
+type migration struct {
+	version     uint32
+	description string
+	statements  []string
+}
+
+func migrations() []migration {
+	return []migration{
+		{1, "raw samples, events and ingested-batch markers", []string{
+			`CREATE TABLE IF NOT EXISTS interface_samples (
+				node String,
+				ifname String,
+				ts DateTime,
+				ifindex UInt32,
+				interval_seconds Float32,
+				admin_status ` + statusEnum + `,
+				oper_status ` + statusEnum + `,
+				speed_bps UInt64,
+				counter64 UInt8,
+				discontinuity UInt8,
+				` + rateColumnsDDL() + `,
+				agent String,
+				seq UInt64
+			) ENGINE = MergeTree()
+			PARTITION BY toYYYYMMDD(ts)
+			ORDER BY (node, ifname, ts)`,
+			`CREATE TABLE IF NOT EXISTS device_samples (
+				node String,
+				ts DateTime,
+				reachable UInt8,
+				error String,
+				uptime_seconds UInt64,
+				poll_duration_seconds Float32,
+				interfaces UInt32,
+				extra_names Array(String),
+				extra_values Array(Float64),
+				agent String,
+				seq UInt64
+			) ENGINE = MergeTree()
+			PARTITION BY toYYYYMMDD(ts)
+			ORDER BY (node, ts)`,
+			`CREATE TABLE IF NOT EXISTS events (
+				node String,
+				ts DateTime,
+				kind String,
+				ifindex UInt32,
+				ifname String,
+				from_state String,
+				to_state String,
+				detail String,
+				has_neighbor UInt8,
+				neighbor_local_port String,
+				neighbor_local_ifindex UInt32,
+				neighbor_chassis_id String,
+				neighbor_port_id String,
+				neighbor_port_descr String,
+				neighbor_sys_name String,
+				agent String,
+				seq UInt64
+			) ENGINE = MergeTree()
+			PARTITION BY toYYYYMMDD(ts)
+			ORDER BY (node, ts)`,
+			// One 'begin' row before a batch's data, one 'done' row after
+			// it: a begin without done is a batch interrupted by a crash,
+			// whose data tables say what got in (see SeenBatches).
+			`CREATE TABLE IF NOT EXISTS ingested_batches (
+				agent String,
+				seq UInt64,
+				state Enum8('begin' = 1, 'done' = 2),
+				ts DateTime,
+				min_ts DateTime,
+				max_ts DateTime,
+				samples UInt32,
+				device_samples UInt32,
+				events UInt32
+			) ENGINE = MergeTree()
+			PARTITION BY toYYYYMMDD(ts)
+			ORDER BY (agent, seq)`,
+		}},
+		{2, "5-minute and hourly interface rollups", []string{
+			interfaceRollupDDL(tableInterfaceSamples5m),
+			interfaceRollupView(tableInterfaceSamples5m, "toStartOfFiveMinute"),
+			interfaceRollupDDL(tableInterfaceSamples1h),
+			interfaceRollupView(tableInterfaceSamples1h, "toStartOfHour"),
+		}},
+		{3, "hourly device availability rollup", []string{
+			`CREATE TABLE IF NOT EXISTS device_samples_1h (
+				node String,
+				bucket DateTime,
+				polls UInt64,
+				reachable_polls UInt64
+			) ENGINE = SummingMergeTree((polls, reachable_polls))
+			PARTITION BY toYYYYMMDD(bucket)
+			ORDER BY (node, bucket)`,
+			`CREATE MATERIALIZED VIEW IF NOT EXISTS device_samples_1h_mv TO device_samples_1h AS
+			SELECT node, toStartOfHour(ts) AS bucket, count() AS polls, sum(toUInt64(reachable)) AS reachable_polls
+			FROM device_samples
+			GROUP BY node, bucket`,
+		}},
+	}
+}
+
+func rateColumnsDDL() string {
+	cols := make([]string, len(rateColumns))
+	for i, c := range rateColumns {
+		cols[i] = c + " Nullable(Float64)"
+	}
+	return strings.Join(cols, ",\n\t\t\t\t")
+}
+
+// interfaceRollupDDL: averages of every rate over the samples that have
+// one (avgIf: a NULL rate is skipped, an empty bucket averages to nan),
+// peaks of the bit rates, the speed, the share of samples oper up and the
+// last oper status. The -If form, rather than avg over Nullable, because
+// 18.16 and current releases disagree on the state type of the latter.
+func interfaceRollupDDL(table string) string {
+	cols := []string{
+		"node String", "ifname String", "bucket DateTime",
+		"samples AggregateFunction(count)",
+		"speed_bps_max AggregateFunction(max, UInt64)",
+	}
+	for _, c := range rateColumns {
+		cols = append(cols, c+"_avg AggregateFunction(avgIf, Float64, UInt8)")
+	}
+	cols = append(cols,
+		"in_bps_max AggregateFunction(maxIf, Float64, UInt8)",
+		"out_bps_max AggregateFunction(maxIf, Float64, UInt8)",
+		"oper_up AggregateFunction(avg, UInt8)",
+		"last_oper_status AggregateFunction(argMax, "+statusEnum+", DateTime)",
+	)
+	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+				%s
+			) ENGINE = AggregatingMergeTree()
+			PARTITION BY toYYYYMMDD(bucket)
+			ORDER BY (node, ifname, bucket)`, table, strings.Join(cols, ",\n\t\t\t\t"))
+}
+
+func interfaceRollupView(table, truncate string) string {
+	exprs := []string{
+		"node", "ifname", truncate + "(ts) AS bucket",
+		"countState() AS samples",
+		"maxState(speed_bps) AS speed_bps_max",
+	}
+	for _, c := range rateColumns {
+		exprs = append(exprs, fmt.Sprintf("avgIfState(ifNull(%[1]s, 0), isNotNull(%[1]s)) AS %[1]s_avg", c))
+	}
+	exprs = append(exprs,
+		"maxIfState(ifNull(in_bps, 0), isNotNull(in_bps)) AS in_bps_max",
+		"maxIfState(ifNull(out_bps, 0), isNotNull(out_bps)) AS out_bps_max",
+		"avgState(toUInt8(oper_status = 'up')) AS oper_up",
+		"argMaxState(oper_status, ts) AS last_oper_status",
+	)
+	return fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %s_mv TO %s AS
+			SELECT %s
+			FROM interface_samples
+			GROUP BY node, ifname, bucket`, table, table, strings.Join(exprs, ", "))
+}
+
+// SchemaVersion is the version the newest migration brings the schema to.
+func SchemaVersion() uint32 {
+	m := migrations()
+	return m[len(m)-1].version
+}
+
+// migrate applies, in order, the migrations above the database's version.
+// Running it again is a no-op; two collectors running it at once apply the
+// same idempotent statements and record the version twice, which is
+// harmless (the version is the maximum).
+func migrate(ctx context.Context, conn driver.Conn, ms []migration, log func(version uint32, description string)) (uint32, error) {
+	if err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+			version UInt32,
+			description String,
+			applied_at DateTime
+		) ENGINE = MergeTree() ORDER BY version`); err != nil {
+		return 0, fmt.Errorf("create schema_version: %w", err)
+	}
+	current, err := schemaVersion(ctx, conn)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		for _, stmt := range m.statements {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				return current, fmt.Errorf("migration %d (%s): %w\nstatement: %s", m.version, m.description, err, stmt)
+			}
+		}
+		// Inserts go through PrepareBatch only: INSERT ... VALUES over the
+		// native protocol hangs on 18.16.
+		b, err := conn.PrepareBatch(ctx, "INSERT INTO schema_version (version, description, applied_at)")
+		if err != nil {
+			return current, fmt.Errorf("migration %d: record version: %w", m.version, err)
+		}
+		if err := b.Append(m.version, m.description, time.Now().UTC()); err != nil {
+			return current, fmt.Errorf("migration %d: record version: %w", m.version, err)
+		}
+		if err := b.Send(); err != nil {
+			return current, fmt.Errorf("migration %d: record version: %w", m.version, err)
+		}
+		current = m.version
+		if log != nil {
+			log(m.version, m.description)
+		}
+	}
+	return current, nil
+}
+
+func schemaVersion(ctx context.Context, conn driver.Conn) (uint32, error) {
+	var v uint32
+	if err := conn.QueryRow(ctx, "SELECT max(version) FROM schema_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}

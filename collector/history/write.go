@@ -1,0 +1,502 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/unet-project/unet/shared/model"
+)
+
+// Tables is a set of the data tables a batch writes to.
+type Tables uint8
+
+const (
+	TableInterfaceSamples Tables = 1 << iota
+	TableDeviceSamples
+	TableEvents
+)
+
+// AllTables is every data table.
+const AllTables = TableInterfaceSamples | TableDeviceSamples | TableEvents
+
+// Batch is one agent batch: what the agent derived, numbered per agent.
+type Batch struct {
+	Agent string
+	Seq   uint64
+
+	Samples       []model.Sample
+	DeviceSamples []model.DeviceSample
+	Events        []model.Event
+
+	// Skip lists tables that already hold all of this batch's rows: a
+	// replay of a batch interrupted by a crash (Seen.Written).
+	Skip Tables
+}
+
+// Rows counts the rows the batch writes.
+func (b *Batch) Rows() int {
+	n := 0
+	if b.Skip&TableInterfaceSamples == 0 {
+		n += len(b.Samples)
+	}
+	if b.Skip&TableDeviceSamples == 0 {
+		n += len(b.DeviceSamples)
+	}
+	if b.Skip&TableEvents == 0 {
+		n += len(b.Events)
+	}
+	return n
+}
+
+func (b *Batch) validate() error {
+	if b.Agent == "" {
+		return errors.New("batch without agent name")
+	}
+	for i := range b.Samples {
+		if b.Samples[i].Node == "" || b.Samples[i].IfName == "" {
+			return fmt.Errorf("batch %s/%d: sample %d without node or interface name", b.Agent, b.Seq, i)
+		}
+	}
+	for i := range b.DeviceSamples {
+		if b.DeviceSamples[i].Node == "" {
+			return fmt.Errorf("batch %s/%d: device sample %d without node", b.Agent, b.Seq, i)
+		}
+	}
+	for i := range b.Events {
+		if b.Events[i].Node == "" || b.Events[i].Kind == "" {
+			return fmt.Errorf("batch %s/%d: event %d without node or kind", b.Agent, b.Seq, i)
+		}
+	}
+	return nil
+}
+
+type writeRequest struct {
+	batches []Batch
+	rows    int
+	done    chan error // buffered: the flusher never blocks on it
+}
+
+// Write stores the batches and returns once every row of them, and their
+// markers, are in ClickHouse: acknowledge a batch to its agent only after
+// Write returned nil.
+//
+// Concurrent calls are coalesced into one insert per table (up to
+// BatchRows rows, waiting at most FlushDelay for more). When ClickHouse is
+// down, slow or the writer holds MaxPendingRows already, Write fails with
+// an *UnavailableError (errors.Is(err, ErrUnavailable)): answer 503 with
+// its RetryAfter. When ctx ends first, Write returns ctx's error and the
+// rows may still be written: a replay is then a duplicate that
+// SeenBatches reports.
+func (s *Store) Write(ctx context.Context, batches ...Batch) error {
+	rows := 0
+	for i := range batches {
+		if err := batches[i].validate(); err != nil {
+			return err
+		}
+		rows += batches[i].Rows()
+	}
+	if len(batches) == 0 {
+		return nil
+	}
+	if rows > s.cfg.MaxPendingRows {
+		return fmt.Errorf("batches of %d rows exceed the writer's max-pending-rows (%d): send smaller batches", rows, s.cfg.MaxPendingRows)
+	}
+	if n := s.pendingRows.Add(int64(rows)); n > int64(s.cfg.MaxPendingRows) {
+		s.pendingRows.Add(-int64(rows))
+		s.metrics.errors.WithLabelValues("write", "unavailable").Inc()
+		return &UnavailableError{Op: "write", RetryAfter: time.Second,
+			Err: fmt.Errorf("writer full (%d rows pending, max-pending-rows %d)", n-int64(rows), s.cfg.MaxPendingRows)}
+	}
+	s.metrics.pendingRows.Set(float64(s.pendingRows.Load()))
+	r := &writeRequest{batches: batches, rows: rows, done: make(chan error, 1)}
+	select {
+	case s.requests <- r:
+	case <-s.stop:
+		s.release(r)
+		return ErrClosed
+	case <-ctx.Done():
+		s.release(r)
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-s.stopped:
+		// The flusher may have answered just before it ended.
+		select {
+		case err := <-r.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) release(r *writeRequest) {
+	s.metrics.pendingRows.Set(float64(s.pendingRows.Add(-int64(r.rows))))
+}
+
+// flusher is the only inserter: it takes every request waiting, up to
+// BatchRows rows (or what arrives within FlushDelay), inserts them
+// together and answers each. Requests arriving during an insert wait for
+// the next one, so batches grow with the load.
+func (s *Store) flusher() {
+	defer s.wg.Done()
+	defer close(s.stopped)
+	for {
+		var group []*writeRequest
+		select {
+		case r := <-s.requests:
+			group = append(group, r)
+		case <-s.stop:
+			// Write what was handed over before Close.
+			for {
+				select {
+				case r := <-s.requests:
+					group = append(group, r)
+					continue
+				default:
+				}
+				break
+			}
+			if len(group) > 0 {
+				s.flush(group)
+			}
+			return
+		}
+		rows := group[0].rows
+		timer := time.NewTimer(s.cfg.FlushDelay)
+	collect:
+		for rows < s.cfg.BatchRows {
+			select {
+			case r := <-s.requests:
+				group = append(group, r)
+				rows += r.rows
+			case <-timer.C:
+				break collect
+			case <-s.stop:
+				break collect
+			}
+		}
+		timer.Stop()
+		s.flush(group)
+	}
+}
+
+func (s *Store) flush(group []*writeRequest) {
+	var batches []*Batch
+	rows := 0
+	for _, r := range group {
+		for i := range r.batches {
+			batches = append(batches, &r.batches[i])
+		}
+		rows += r.rows
+	}
+	s.metrics.flushRows.Observe(float64(rows))
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.InsertTimeout)
+	err := s.insert(ctx, batches)
+	cancel()
+	if err != nil {
+		s.log.Warn("insert failed", "batches", len(batches), "rows", rows, "error", err)
+	}
+	for _, r := range group {
+		s.release(r)
+		r.done <- err
+	}
+}
+
+// insert writes the batches' markers and rows: 'begin' markers, then the
+// interface samples, device samples and events, then 'done' markers. A
+// crash in between leaves 'begin' markers without 'done', and SeenBatches
+// then asks the data tables which of them hold the batch.
+func (s *Store) insert(ctx context.Context, batches []*Batch) error {
+	now := time.Now().UTC()
+	if err := s.insertMarkers(ctx, batches, "begin", now); err != nil {
+		return err
+	}
+	steps := []struct {
+		table string
+		bit   Tables
+		count func(*Batch) int
+		fill  func(driver.Batch, []*Batch) error
+	}{
+		{tableInterfaceSamples, TableInterfaceSamples, func(b *Batch) int { return len(b.Samples) }, appendSamples},
+		{tableDeviceSamples, TableDeviceSamples, func(b *Batch) int { return len(b.DeviceSamples) }, appendDeviceSamples},
+		{tableEvents, TableEvents, func(b *Batch) int { return len(b.Events) }, appendEvents},
+	}
+	for _, st := range steps {
+		var these []*Batch
+		n := 0
+		for _, b := range batches {
+			if b.Skip&st.bit == 0 && st.count(b) > 0 {
+				these = append(these, b)
+				n += st.count(b)
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		if err := s.insertTable(ctx, st.table, n, func(db driver.Batch) error { return st.fill(db, these) }); err != nil {
+			return err
+		}
+	}
+	return s.insertMarkers(ctx, batches, "done", now)
+}
+
+// insertTable runs one PrepareBatch insert and records its metrics.
+func (s *Store) insertTable(ctx context.Context, table string, rows int, fill func(driver.Batch) error) error {
+	start := time.Now()
+	err := func() error {
+		b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+insertColumns(table)+")")
+		if err != nil {
+			return err
+		}
+		if err := fill(b); err != nil {
+			_ = b.Abort()
+			return err
+		}
+		return b.Send()
+	}()
+	s.metrics.insertDuration.WithLabelValues(table).Observe(time.Since(start).Seconds())
+	if err != nil {
+		err = classify(fmt.Sprintf("insert %d rows into %s", rows, table), err, s.cfg.RetryAfter)
+		s.metrics.errors.WithLabelValues("insert "+table, errorKind(err)).Inc()
+		return err
+	}
+	s.metrics.rows.WithLabelValues(table).Add(float64(rows))
+	return nil
+}
+
+// insertColumns are the columns each insert names, in the order the
+// append functions fill them.
+func insertColumns(table string) string {
+	switch table {
+	case tableInterfaceSamples:
+		return "node, ifname, ts, ifindex, interval_seconds, admin_status, oper_status, speed_bps, counter64, discontinuity, " +
+			"in_bps, out_bps, in_pps, out_pps, in_errors, out_errors, in_discards, out_discards, agent, seq"
+	case tableDeviceSamples:
+		return "node, ts, reachable, error, uptime_seconds, poll_duration_seconds, interfaces, extra_names, extra_values, agent, seq"
+	case tableEvents:
+		return "node, ts, kind, ifindex, ifname, from_state, to_state, detail, has_neighbor, neighbor_local_port, neighbor_local_ifindex, " +
+			"neighbor_chassis_id, neighbor_port_id, neighbor_port_descr, neighbor_sys_name, agent, seq"
+	case tableBatches:
+		return "agent, seq, state, ts, min_ts, max_ts, samples, device_samples, events"
+	}
+	panic("history: no insert columns for table " + table)
+}
+
+func (s *Store) insertMarkers(ctx context.Context, batches []*Batch, state string, now time.Time) error {
+	var these []*Batch
+	for _, b := range batches {
+		// A batch with nothing left to write needs no 'begin'.
+		if state == "done" || b.Rows() > 0 {
+			these = append(these, b)
+		}
+	}
+	if len(these) == 0 {
+		return nil
+	}
+	return s.insertTable(ctx, tableBatches, len(these), func(db driver.Batch) error {
+		n := len(these)
+		agents, seqs, states := make([]string, n), make([]uint64, n), make([]string, n)
+		ts, minTS, maxTS := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+		samples, devices, events := make([]uint32, n), make([]uint32, n), make([]uint32, n)
+		for i, b := range these {
+			agents[i], seqs[i], states[i], ts[i] = b.Agent, b.Seq, state, now
+			minTS[i], maxTS[i] = b.timeRange(now)
+			samples[i], devices[i], events[i] = uint32(len(b.Samples)), uint32(len(b.DeviceSamples)), uint32(len(b.Events))
+		}
+		return appendColumns(db, agents, seqs, states, ts, minTS, maxTS, samples, devices, events)
+	})
+}
+
+// timeRange is the range of the batch's row times (to find its rows
+// again); now when it has none.
+func (b *Batch) timeRange(now time.Time) (lo, hi time.Time) {
+	first := true
+	see := func(t time.Time) {
+		if first || t.Before(lo) {
+			lo = t
+		}
+		if first || t.After(hi) {
+			hi = t
+		}
+		first = false
+	}
+	for i := range b.Samples {
+		see(b.Samples[i].Time)
+	}
+	for i := range b.DeviceSamples {
+		see(b.DeviceSamples[i].Time)
+	}
+	for i := range b.Events {
+		see(b.Events[i].Time)
+	}
+	if first {
+		return now, now
+	}
+	return clampTime(lo), clampTime(hi)
+}
+
+// DateTime is unsigned seconds since 1970 up to 2106: a time outside
+// (a device clock at zero, garbage) is clamped rather than failing the
+// whole insert.
+func clampTime(t time.Time) time.Time {
+	switch {
+	case t.Unix() < 1:
+		return time.Unix(1, 0).UTC()
+	case t.Unix() > math.MaxUint32:
+		return time.Unix(math.MaxUint32, 0).UTC()
+	}
+	return t.UTC()
+}
+
+// appendColumns appends whole columns, in order: much faster than row by
+// row.
+func appendColumns(db driver.Batch, cols ...any) error {
+	for i, c := range cols {
+		if err := db.Column(i).Append(c); err != nil {
+			return fmt.Errorf("column %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// status maps a status to the enum's names; anything else (empty, a
+// future name) is "unknown" rather than a failed insert.
+func status(s model.IfStatus) string {
+	switch s {
+	case model.IfUp, model.IfDown, model.IfTesting, model.IfDormant, model.IfNotPresent, model.IfLowerLayerDown:
+		return string(s)
+	}
+	return string(model.IfUnknown)
+}
+
+func boolU8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// rate keeps "no rate" (nil) and drops what ClickHouse would store but
+// every average would choke on (NaN, ±Inf).
+func rate(p *float64) *float64 {
+	if p == nil || math.IsNaN(*p) || math.IsInf(*p, 0) {
+		return nil
+	}
+	return p
+}
+
+func appendSamples(db driver.Batch, batches []*Batch) error {
+	n := 0
+	for _, b := range batches {
+		n += len(b.Samples)
+	}
+	node, ifname, ts := make([]string, 0, n), make([]string, 0, n), make([]time.Time, 0, n)
+	ifindex, interval := make([]uint32, 0, n), make([]float32, 0, n)
+	admin, oper := make([]string, 0, n), make([]string, 0, n)
+	speed, c64, disc := make([]uint64, 0, n), make([]uint8, 0, n), make([]uint8, 0, n)
+	var rates [8][]*float64
+	for i := range rates {
+		rates[i] = make([]*float64, 0, n)
+	}
+	agent, seq := make([]string, 0, n), make([]uint64, 0, n)
+	for _, b := range batches {
+		for i := range b.Samples {
+			x := &b.Samples[i]
+			node, ifname, ts = append(node, x.Node), append(ifname, x.IfName), append(ts, clampTime(x.Time))
+			ifindex, interval = append(ifindex, uint32(x.IfIndex)), append(interval, float32(x.IntervalSeconds))
+			admin, oper = append(admin, status(x.AdminStatus)), append(oper, status(x.OperStatus))
+			speed, c64, disc = append(speed, x.SpeedBps), append(c64, boolU8(x.Counter64)), append(disc, boolU8(x.Discontinuity))
+			for j, p := range []*float64{x.InBps, x.OutBps, x.InPps, x.OutPps, x.InErrorsRate, x.OutErrorsRate, x.InDiscardsRate, x.OutDiscardsRate} {
+				rates[j] = append(rates[j], rate(p))
+			}
+			agent, seq = append(agent, b.Agent), append(seq, b.Seq)
+		}
+	}
+	cols := []any{node, ifname, ts, ifindex, interval, admin, oper, speed, c64, disc}
+	for _, r := range rates {
+		cols = append(cols, r)
+	}
+	return appendColumns(db, append(cols, agent, seq)...)
+}
+
+func appendDeviceSamples(db driver.Batch, batches []*Batch) error {
+	n := 0
+	for _, b := range batches {
+		n += len(b.DeviceSamples)
+	}
+	node, ts, reachable, errs := make([]string, 0, n), make([]time.Time, 0, n), make([]uint8, 0, n), make([]string, 0, n)
+	uptime, duration, ifs := make([]uint64, 0, n), make([]float32, 0, n), make([]uint32, 0, n)
+	names, values := make([][]string, 0, n), make([][]float64, 0, n)
+	agent, seq := make([]string, 0, n), make([]uint64, 0, n)
+	for _, b := range batches {
+		for i := range b.DeviceSamples {
+			x := &b.DeviceSamples[i]
+			node, ts = append(node, x.Node), append(ts, clampTime(x.Time))
+			reachable, errs = append(reachable, boolU8(x.Reachable)), append(errs, x.Error)
+			up := x.UptimeSeconds
+			if up < 0 {
+				up = 0
+			}
+			uptime, duration, ifs = append(uptime, uint64(up)), append(duration, float32(x.PollDurationSeconds)), append(ifs, uint32(x.Interfaces))
+			// Sorted, so equal maps give equal arrays.
+			keys := make([]string, 0, len(x.Extra))
+			for k := range x.Extra {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			vals := make([]float64, len(keys))
+			for j, k := range keys {
+				vals[j] = x.Extra[k]
+			}
+			names, values = append(names, keys), append(values, vals)
+			agent, seq = append(agent, b.Agent), append(seq, b.Seq)
+		}
+	}
+	return appendColumns(db, node, ts, reachable, errs, uptime, duration, ifs, names, values, agent, seq)
+}
+
+func appendEvents(db driver.Batch, batches []*Batch) error {
+	n := 0
+	for _, b := range batches {
+		n += len(b.Events)
+	}
+	var (
+		node, kind, ifname, from, to, detail = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		ts                                   = make([]time.Time, 0, n)
+		ifindex, nbIfindex                   = make([]uint32, 0, n), make([]uint32, 0, n)
+		hasNb                                = make([]uint8, 0, n)
+		nbPort, nbChassis, nbPortID          = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		nbDescr, nbSys                       = make([]string, 0, n), make([]string, 0, n)
+		agent, seq                           = make([]string, 0, n), make([]uint64, 0, n)
+	)
+	for _, b := range batches {
+		for i := range b.Events {
+			x := &b.Events[i]
+			node, ts, kind = append(node, x.Node), append(ts, clampTime(x.Time)), append(kind, string(x.Kind))
+			ifindex, ifname = append(ifindex, uint32(x.IfIndex)), append(ifname, x.IfName)
+			from, to, detail = append(from, x.From), append(to, x.To), append(detail, x.Detail)
+			nb := x.Neighbor
+			if nb == nil {
+				nb = &model.LLDPNeighbor{}
+			}
+			hasNb = append(hasNb, boolU8(x.Neighbor != nil))
+			nbPort, nbIfindex = append(nbPort, nb.LocalPort), append(nbIfindex, uint32(nb.LocalIfIndex))
+			nbChassis, nbPortID = append(nbChassis, nb.ChassisID), append(nbPortID, nb.PortID)
+			nbDescr, nbSys = append(nbDescr, nb.PortDescr), append(nbSys, nb.SysName)
+			agent, seq = append(agent, b.Agent), append(seq, b.Seq)
+		}
+	}
+	return appendColumns(db, node, ts, kind, ifindex, ifname, from, to, detail, hasNb, nbPort, nbIfindex,
+		nbChassis, nbPortID, nbDescr, nbSys, agent, seq)
+}
