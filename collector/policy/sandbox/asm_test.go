@@ -211,6 +211,7 @@ type policy struct {
 	imports     []wasmImport
 	initialize  []byte // body of an exported _initialize, when set
 	start       []byte // body of the start function, when set
+	command     bool   // export an empty _start
 	pages       uint32
 	data        []wasmData // more data segments
 }
@@ -273,6 +274,9 @@ func (p policy) wasm() []byte {
 	}
 	if p.initialize != nil {
 		m.funcs = append(m.funcs, wasmFunc{export: "_initialize", body: p.initialize})
+	}
+	if p.command {
+		m.funcs = append(m.funcs, wasmFunc{export: "_start"})
 	}
 	if p.start != nil {
 		m.funcs = append(m.funcs, wasmFunc{body: p.start})

@@ -152,6 +152,7 @@ func TestLoadRefuses(t *testing.T) {
 		{"start function that never returns", policy{start: infiniteLoop}, "instantiation failed: deadline of "},
 		{"start function that traps", policy{start: unreachable}, "instantiation failed: trapped: start function[5] failed: unreachable"},
 		{"memory above the cap", policy{pages: 65}, "does not compile"},
+		{"WASI command", policy{command: true}, "exports _start: it is a WASI command, not a reactor (build Go policies with -buildmode=c-shared)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,6 +34,9 @@ func (rt *Runtime) load(ctx context.Context, hash string, wasm []byte) (*Module,
 	}
 	exports := compiled.ExportedFunctions()
 	_, m.goGuest = exports[abi.ExportInitialize]
+	if _, command := exports["_start"]; command && !m.goGuest {
+		return fail("exports _start: it is a WASI command, not a reactor (build Go policies with -buildmode=c-shared)")
+	}
 	if err := checkImports(compiled.ImportedFunctions(), compiled.ImportedMemories(), m.goGuest); err != nil {
 		return fail("%v", err)
 	}
