@@ -100,6 +100,22 @@ func (s *Devices) States() []model.DeviceState {
 	return out
 }
 
+// LastPolls returns every node and the time of its last poll (zero: not
+// yet), by node name: what a heartbeat reports. Cheap, unlike States,
+// which builds every node's state (10 KB for 48 interfaces).
+func (s *Devices) LastPolls() []apiclient.NodePoll {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]apiclient.NodePoll, 0, len(s.m))
+	for _, name := range slices.Sorted(maps.Keys(s.m)) {
+		d := s.m[name]
+		d.mu.Lock()
+		out = append(out, apiclient.NodePoll{Node: name, LastPoll: d.deriver.LastPoll()})
+		d.mu.Unlock()
+	}
+	return out
+}
+
 // Counts returns the number of nodes, and of those whose last poll
 // succeeded.
 func (s *Devices) Counts() (total, reachable int) {

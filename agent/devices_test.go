@@ -79,11 +79,18 @@ func TestDevices(t *testing.T) {
 	if n, up := ds.Counts(); n != 2 || up != 1 {
 		t.Errorf("counts %d, %d; want 2, 1", n, up)
 	}
+	if lp := ds.LastPolls(); len(lp) != 2 || lp[0].Node != "a" || !lp[0].LastPoll.Equal(states[0].LastPoll) ||
+		lp[1].Node != "b" || !lp[1].LastPoll.Equal(states[1].LastPoll) || lp[0].LastPoll.IsZero() {
+		t.Errorf("last polls %+v", lp)
+	}
 
 	// a moves; b stays; c is new.
 	ds.Set([]poller.Target{target("a", "127.0.0.9"), target("b", "127.0.0.2"), target("c", "127.0.0.3")})
 	if states := ds.States(); len(states) != 1 || states[0].Node != "b" {
 		t.Errorf("after the move: states %+v, want b's only", states)
+	}
+	if lp := ds.LastPolls(); len(lp) != 3 || !lp[0].LastPoll.IsZero() || lp[1].LastPoll.IsZero() || !lp[2].LastPoll.IsZero() {
+		t.Errorf("after the move: last polls %+v, want b's only", lp)
 	}
 	ds.Set([]poller.Target{target("c", "127.0.0.3")})
 	if _, ok := ds.Update(poller.Result{Poll: devicePoll("a", 4, true)}); ok {

@@ -324,6 +324,10 @@ func (d *Deriver) Feed(p Poll) Output {
 // before the first).
 func (d *Deriver) Reachable() bool { return d.reachable }
 
+// LastPoll is the time of the last poll, successful or not (zero before
+// the first): State's LastPoll, without building the state.
+func (d *Deriver) LastPoll() time.Time { return d.lastPoll }
+
 // uptimeSeconds is the sysUpTime of the last successful poll that had it.
 func (d *Deriver) uptimeSeconds() int64 {
 	if d.haveUptime {
