@@ -121,6 +121,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Runtime, error) {
 		// even after Module.Close (FIELD-NOTES.md).
 		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(cfg.MemoryLimitPages)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	rt := &Runtime{cfg: cfg, log: log, modules: map[string]*loading{}}
 	if cfg.CacheDir != "" {
 		rt.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir)
