@@ -8,8 +8,10 @@
 //	err = a.Run(ctx)             // until ctx ends
 //	states, err := a.Once(ctx)   // or: poll every node twice, return the states
 //
-// The inventory is read again every Config.InventoryRefresh; a failed read
-// keeps the last one. At start, when the collector cannot be reached, the
+// The inventory is then followed: the collector's changes are watched from
+// its revision and applied as they come (follow.go); when the collector is
+// away the agent polls on with the last inventory and reads it again every
+// Config.InventoryRefresh at most. At start, when the collector cannot be reached, the
 // agent starts from the inventory cached in Config.DataDir (inventory.json,
 // mode 0600: it holds SNMP secrets); with neither, it stops with an error.
 // Which nodes are pollable is the collector's call (see the agent channel
@@ -55,7 +57,9 @@ type Config struct {
 	// Listen is the address of /metrics, /healthz and /readyz; empty
 	// serves none. Not used by Once.
 	Listen string `yaml:"listen"`
-	// InventoryRefresh is how often the inventory is read again.
+	// InventoryRefresh is the longest wait between two attempts to read
+	// the inventory while the collector is away (changes are followed as
+	// they come otherwise).
 	InventoryRefresh time.Duration `yaml:"inventory-refresh"`
 	// InventoryTimeout bounds one read of the inventory.
 	InventoryTimeout time.Duration `yaml:"inventory-timeout"`
@@ -262,21 +266,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent polling", "agent", a.cfg.Name, "sites", a.cfg.Sites, "nodes", len(inv.Nodes),
 		"inventory_revision", inv.Revision, "inventory_source", source, "listen", a.Addr())
 
-	t := time.NewTicker(a.cfg.InventoryRefresh)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			a.log.Info("agent stopping")
-			a.poller.Stop()
-			a.mu.Lock()
-			a.polling = false
-			a.mu.Unlock()
-			return nil
-		case <-t.C:
-			a.refresh(ctx)
-		}
-	}
+	followed := make(chan struct{})
+	go func() { defer close(followed); a.follow(ctx) }()
+	<-ctx.Done()
+	a.log.Info("agent stopping")
+	a.poller.Stop()
+	<-followed
+	a.mu.Lock()
+	a.polling = false
+	a.mu.Unlock()
+	return nil
 }
 
 // Ready is closed once Run polls (tests and main wait on it).

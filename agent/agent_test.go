@@ -108,7 +108,7 @@ func TestRun(t *testing.T) {
 
 	cfg := testConfig(t, c, "lon1")
 	cfg.Listen = "127.0.0.1:0"
-	cfg.InventoryRefresh = 200 * time.Millisecond
+	cfg.InventoryRefresh = time.Hour // changes must come through the watch
 	a, _, logs := newAgent(t, cfg)
 	stop := run(t, a)
 	base := "http://" + a.Addr()

@@ -81,12 +81,12 @@ func (a *Agent) initialInventory(ctx context.Context) (*apiclient.Inventory, str
 }
 
 // refresh reads the inventory again and applies it when it changed; a
-// failure keeps the current one.
-func (a *Agent) refresh(ctx context.Context) {
+// failure keeps the current one and returns false.
+func (a *Agent) refresh(ctx context.Context) bool {
 	inv, err := a.fetch(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		a.mu.Lock()
 		rev := a.inv.Revision
@@ -99,7 +99,7 @@ func (a *Agent) refresh(ctx context.Context) {
 			level = slog.LevelError
 		}
 		a.log.Log(ctx, level, "cannot refresh the inventory: polling on with the last one", "error", err, "inventory_revision", rev)
-		return
+		return false
 	}
 	a.mu.Lock()
 	same := sameInventory(a.inv, inv)
@@ -111,7 +111,7 @@ func (a *Agent) refresh(ctx context.Context) {
 	}
 	a.mu.Unlock()
 	if same && !fromCache {
-		return
+		return true
 	}
 	if err := a.saveCache(inv); err != nil {
 		a.log.Warn("cannot cache the inventory", "error", err)
@@ -122,6 +122,7 @@ func (a *Agent) refresh(ctx context.Context) {
 	} else {
 		a.log.Info("collector reachable again: the cached inventory is current", "inventory_revision", inv.Revision)
 	}
+	return true
 }
 
 // sameInventory compares what is polled, not the revision: any write to the
