@@ -180,6 +180,9 @@ func (s *source) compare() string {
 	op := pick(s, ops)
 	switch op {
 	case "MATCHES":
+		if s.intn(2) == 0 {
+			return f.path + " MATCHES " + s.regex()
+		}
 		return f.path + " MATCHES " + pick(s, genRegexes)
 	case "IN", "NOT IN":
 		n := s.intn(5)
@@ -216,6 +219,48 @@ func (s *source) compare() string {
 		t = pick(s, []abi.Type{abi.TypeString, abi.TypeNumber})
 	}
 	return f.path + " " + op + " " + s.literal(t)
+}
+
+// regex composes a regex literal: anchors, flags, literals, classes,
+// groups, alternation and repetition, to try every plan of regex.go.
+func (s *source) regex() string {
+	var b strings.Builder
+	b.WriteByte('/')
+	if s.intn(2) == 0 {
+		b.WriteByte('^')
+	}
+	b.WriteString(s.rePiece(2))
+	if s.intn(3) == 0 {
+		b.WriteByte('$')
+	}
+	b.WriteByte('/')
+	b.WriteString(pick(s, []string{"", "", "", "i", "m", "s", "is"}))
+	return b.String()
+}
+
+func (s *source) rePiece(depth int) string {
+	var b strings.Builder
+	for range 1 + s.intn(3) {
+		k := s.intn(9)
+		if depth <= 0 && k >= 6 {
+			k %= 6
+		}
+		switch k {
+		case 0, 1, 2, 3:
+			b.WriteString(pick(s, []string{"a", "ab", "abc", "b", "A", "é", "-", `\.`, "x y", "aaaaaaaa", "router", `\x00`}))
+		case 4:
+			b.WriteString(pick(s, []string{"[ab]", "[^a]", "[a-c]", `\d`, `\w`, ".", "[é-ê]", `\pL`}))
+		case 5:
+			b.WriteString(`\b`)
+			continue // no repetition of an empty-width assertion
+		case 6:
+			b.WriteString("(" + s.rePiece(depth-1) + "|" + s.rePiece(depth-1) + ")")
+		default:
+			b.WriteString("(?:" + s.rePiece(depth-1) + ")")
+		}
+		b.WriteString(pick(s, []string{"", "", "", "*", "+", "?", "{1,2}"}))
+	}
+	return b.String()
 }
 
 func (s *source) action() string {
