@@ -61,6 +61,10 @@ type Config struct {
 	// the inventory while the collector is away (changes are followed as
 	// they come otherwise).
 	InventoryRefresh time.Duration `yaml:"inventory-refresh"`
+	// HeartbeatInterval is how often the agent reports itself to the
+	// collector (its nodes and their last polls); the collector forgets an
+	// agent silent for three intervals.
+	HeartbeatInterval time.Duration `yaml:"heartbeat-interval"`
 	// InventoryTimeout bounds one read of the inventory.
 	InventoryTimeout time.Duration `yaml:"inventory-timeout"`
 	// OnceWait is Once's pause between its two polls: rates need two.
@@ -76,14 +80,15 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:          "/var/lib/unet-agent",
-		Listen:           "127.0.0.1:9180",
-		InventoryRefresh: 30 * time.Second,
-		InventoryTimeout: 10 * time.Second,
-		OnceWait:         2 * time.Second,
-		ShutdownTimeout:  5 * time.Second,
-		Poller:           poller.DefaultConfig(),
-		Log:              logging.DefaultConfig(),
+		DataDir:           "/var/lib/unet-agent",
+		Listen:            "127.0.0.1:9180",
+		InventoryRefresh:  30 * time.Second,
+		HeartbeatInterval: 10 * time.Second,
+		InventoryTimeout:  10 * time.Second,
+		OnceWait:          2 * time.Second,
+		ShutdownTimeout:   5 * time.Second,
+		Poller:            poller.DefaultConfig(),
+		Log:               logging.DefaultConfig(),
 	}
 }
 
@@ -122,7 +127,7 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"inventory-refresh", c.InventoryRefresh}, {"inventory-timeout", c.InventoryTimeout},
+	}{{"inventory-refresh", c.InventoryRefresh}, {"heartbeat-interval", c.HeartbeatInterval}, {"inventory-timeout", c.InventoryTimeout},
 		{"once-wait", c.OnceWait}, {"shutdown-timeout", c.ShutdownTimeout}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive (got %s)", d.name, d.v))
@@ -266,12 +271,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent polling", "agent", a.cfg.Name, "sites", a.cfg.Sites, "nodes", len(inv.Nodes),
 		"inventory_revision", inv.Revision, "inventory_source", source, "listen", a.Addr())
 
-	followed := make(chan struct{})
-	go func() { defer close(followed); a.follow(ctx) }()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.follow(ctx) }()
+	go func() { defer wg.Done(); a.heartbeat(ctx) }()
 	<-ctx.Done()
 	a.log.Info("agent stopping")
 	a.poller.Stop()
-	<-followed
+	wg.Wait()
 	a.mu.Lock()
 	a.polling = false
 	a.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 type metrics struct {
 	fetches     *prometheus.CounterVec
 	watchEvents *prometheus.CounterVec
+	heartbeats  *prometheus.CounterVec
 	revision    prometheus.Gauge
 	nodes       prometheus.Gauge
 	fromCache   prometheus.Gauge
@@ -23,6 +24,8 @@ func newMetrics(reg prometheus.Registerer, a *Agent) (*metrics, error) {
 			Help: "Reads of the inventory from the collector, by result (success, failure)."}, []string{"result"}),
 		watchEvents: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "inventory_watch_events_total",
 			Help: "Inventory changes received from the collector's watch, by type (upsert, delete, profile, progress, resync)."}, []string{"type"}),
+		heartbeats: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "heartbeats_total",
+			Help: "Reports to the collector, by result (ok, failed)."}, []string{"result"}),
 		revision: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "inventory_revision",
 			Help: "Store revision of the inventory in use."}),
 		nodes: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "inventory_nodes",
@@ -35,7 +38,7 @@ func newMetrics(reg prometheus.Registerer, a *Agent) (*metrics, error) {
 			Help: "Derived device events by kind (oper_status, admin_status, flap, reachability, reboot, lldp_neighbor_added, lldp_neighbor_removed)."},
 			[]string{"kind"}),
 	}
-	collectors := []prometheus.Collector{m.fetches, m.watchEvents, m.revision, m.nodes, m.fromCache, m.lastSuccess, m.events,
+	collectors := []prometheus.Collector{m.fetches, m.watchEvents, m.heartbeats, m.revision, m.nodes, m.fromCache, m.lastSuccess, m.events,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "devices",
 			Help: "Nodes scheduled for polling."}, func() float64 { n, _ := a.deviceCounts(); return float64(n) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "devices_reachable",

@@ -80,7 +80,7 @@ func newCommand(getenv func(string) string, stdout, stderr io.Writer, run runFun
 with their SNMP profiles) from the collector, polls every node over SNMP on the
 interval of its profile, and derives interface rates, status changes, reboots,
 reachability and LLDP neighbours. Events are logged at info level, every poll
-at debug level. The inventory is read again every --inventory-refresh and kept
+at debug level. The inventory is followed as it changes (re-read every --inventory-refresh at most while the collector is away) and kept
 in --data-dir (inventory.json, mode 0600: it holds SNMP secrets), so that the
 agent starts and polls while the collector is unreachable. /metrics, /healthz
 and /readyz are served on --listen (empty: not served). SIGINT or SIGTERM stops
@@ -120,7 +120,7 @@ variables:
 	f.StringVar(&flagCfg.Name, "name", "", "name of this agent (default: the host name)")
 	f.StringVar(&flagCfg.Listen, "listen", flagCfg.Listen, "address of /metrics, /healthz and /readyz (empty: none)")
 	f.IntVar(&flagCfg.Poller.Workers, "workers", flagCfg.Poller.Workers, "polls in flight at most")
-	f.DurationVar(&flagCfg.InventoryRefresh, "inventory-refresh", flagCfg.InventoryRefresh, "how often the inventory is read again")
+	f.DurationVar(&flagCfg.InventoryRefresh, "inventory-refresh", flagCfg.InventoryRefresh, "longest wait between two reads of the inventory while the collector is away")
 	f.DurationVar(&flagCfg.OnceWait, "once-wait", flagCfg.OnceWait, "with --once, the pause between the two polls")
 	f.StringVar(&flagCfg.Log.Level, "log-level", flagCfg.Log.Level, "debug, info, warn or error")
 	f.StringVar(&flagCfg.Log.Format, "log-format", flagCfg.Log.Format, "json, text, or auto (text on a terminal)")
