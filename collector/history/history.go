@@ -46,6 +46,10 @@ type Store struct {
 	stopped     chan struct{} // closed when the flusher has ended
 	closeOnce   sync.Once
 	wg          sync.WaitGroup
+
+	// partial holds the tables that failed flushes did write, by batch.
+	partialMu sync.Mutex
+	partial   map[batchKey]Tables
 }
 
 // New connects to ClickHouse, creates the database when missing, migrates
@@ -96,6 +100,7 @@ func New(ctx context.Context, cfg Config, deps Dependencies) (*Store, error) {
 		requests: make(chan *writeRequest, 1024),
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
+		partial:  map[batchKey]Tables{},
 	}
 	s.wg.Add(1)
 	go s.flusher()

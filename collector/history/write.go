@@ -94,15 +94,20 @@ type writeRequest struct {
 // rows may still be written: a replay is then a duplicate that
 // SeenBatches reports.
 func (s *Store) Write(ctx context.Context, batches ...Batch) error {
-	rows := 0
+	if len(batches) == 0 {
+		return nil
+	}
 	for i := range batches {
 		if err := batches[i].validate(); err != nil {
 			return err
 		}
-		rows += batches[i].Rows()
 	}
-	if len(batches) == 0 {
-		return nil
+	// A copy: Skip is updated for batches a failed flush wrote in part.
+	batches = append([]Batch(nil), batches...)
+	s.skipWritten(batches)
+	rows := 0
+	for i := range batches {
+		rows += batches[i].Rows()
 	}
 	if rows > s.cfg.MaxPendingRows {
 		return fmt.Errorf("batches of %d rows exceed the writer's max-pending-rows (%d): send smaller batches", rows, s.cfg.MaxPendingRows)
@@ -206,6 +211,8 @@ func (s *Store) flush(group []*writeRequest) {
 	cancel()
 	if err != nil {
 		s.log.Warn("insert failed", "batches", len(batches), "rows", rows, "error", err)
+	} else {
+		s.forgetPartial(batches)
 	}
 	for _, r := range group {
 		s.release(r)
@@ -232,6 +239,7 @@ func (s *Store) insert(ctx context.Context, batches []*Batch) error {
 		{tableDeviceSamples, TableDeviceSamples, func(b *Batch) int { return len(b.DeviceSamples) }, appendDeviceSamples},
 		{tableEvents, TableEvents, func(b *Batch) int { return len(b.Events) }, appendEvents},
 	}
+	var written Tables
 	for _, st := range steps {
 		var these []*Batch
 		n := 0
@@ -245,10 +253,69 @@ func (s *Store) insert(ctx context.Context, batches []*Batch) error {
 			continue
 		}
 		if err := s.insertTable(ctx, st.table, n, func(db driver.Batch) error { return st.fill(db, these) }); err != nil {
+			if written != 0 {
+				s.rememberPartial(batches, written)
+			}
 			return err
 		}
+		written |= st.bit
 	}
-	return s.insertMarkers(ctx, batches, "done", now)
+	if err := s.insertMarkers(ctx, batches, "done", now); err != nil {
+		s.rememberPartial(batches, AllTables)
+		return err
+	}
+	return nil
+}
+
+// maxPartial bounds the batches remembered as partly written: beyond it a
+// replay may duplicate some rows (ClickHouse has been failing for long).
+const maxPartial = 100_000
+
+// rememberPartial notes that the batches' rows in the written tables are
+// in ClickHouse although the flush failed, so that their replay while this
+// process runs skips them (after a restart, SeenBatches finds them).
+func (s *Store) rememberPartial(batches []*Batch, written Tables) {
+	s.partialMu.Lock()
+	defer s.partialMu.Unlock()
+	for _, b := range batches {
+		if len(s.partial) >= maxPartial {
+			return
+		}
+		k := batchKey{b.Agent, b.Seq}
+		s.partial[k] |= written | b.Skip
+	}
+}
+
+// skipWritten adds to each batch the tables a failed flush wrote.
+func (s *Store) skipWritten(batches []Batch) {
+	s.partialMu.Lock()
+	defer s.partialMu.Unlock()
+	if len(s.partial) == 0 {
+		return
+	}
+	for i := range batches {
+		k := batchKey{batches[i].Agent, batches[i].Seq}
+		if w, ok := s.partial[k]; ok {
+			batches[i].Skip |= w
+		}
+	}
+}
+
+// forgetPartial drops the batches that are now completely written.
+func (s *Store) forgetPartial(batches []*Batch) {
+	s.partialMu.Lock()
+	defer s.partialMu.Unlock()
+	if len(s.partial) == 0 {
+		return
+	}
+	for _, b := range batches {
+		delete(s.partial, batchKey{b.Agent, b.Seq})
+	}
+}
+
+type batchKey struct {
+	agent string
+	seq   uint64
 }
 
 // insertTable runs one PrepareBatch insert and records its metrics.
