@@ -26,6 +26,7 @@ import (
 	"github.com/unet-project/unet/collector/api"
 	"github.com/unet-project/unet/collector/desired"
 	"github.com/unet-project/unet/collector/desired/embedded"
+	"github.com/unet-project/unet/collector/policy"
 	"github.com/unet-project/unet/internal/logging"
 )
 
@@ -43,6 +44,7 @@ type Config struct {
 	Store           desired.Config `yaml:"store"`
 	API             api.Config     `yaml:"api"`
 	Agents          agents.Config  `yaml:"agents"`
+	Policies        policy.Config  `yaml:"policies"`
 }
 
 // EtcdConfig chooses the desired-state backend: an external cluster when
@@ -73,6 +75,7 @@ func DefaultConfig() Config {
 		Store:           desired.DefaultConfig(),
 		API:             api.DefaultConfig(),
 		Agents:          agents.DefaultConfig(),
+		Policies:        policy.DefaultConfig(),
 	}
 }
 
@@ -94,6 +97,9 @@ func (c *Config) Validate() error {
 	if c.Store.Prefix == "" || c.Store.Prefix[len(c.Store.Prefix)-1] != '/' {
 		errs = append(errs, fmt.Errorf("store prefix %q must end with '/'", c.Store.Prefix))
 	}
+	if err := c.Policies.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -105,6 +111,7 @@ type Collector struct {
 	etcd     *embedded.Server // nil with an external cluster
 	client   *clientv3.Client
 	agents   *agents.Registry
+	policies *policy.Engine // nil without a policy directory
 	server   *http.Server
 	listener net.Listener
 }
@@ -134,7 +141,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (c *Collector, err e
 	if err != nil {
 		return nil, err
 	}
-	a, err := api.New(cfg.API, api.Dependencies{Store: store, Logger: log.With("component", "api"), Registry: c.registry, Agents: c.agents})
+	if c.policies, err = c.newPolicies(ctx, store); err != nil {
+		return nil, err
+	}
+	a, err := api.New(cfg.API, api.Dependencies{Store: store, Logger: log.With("component", "api"), Registry: c.registry, Agents: c.agents,
+		Policies: c.policies})
 	if err != nil {
 		return nil, err
 	}
@@ -238,6 +249,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	rctx, stopRegistry := context.WithCancel(ctx)
 	defer stopRegistry()
 	go func() { _ = c.agents.Run(rctx) }()
+	defer c.startPolicies(ctx)() // stopped before etcd closes
 	c.log.Info("collector serving", "listen", c.Addr())
 	var etcdErr <-chan error
 	if c.etcd != nil {

@@ -81,6 +81,7 @@ flags. Environment variables:
 	f.StringVar(&flagCfg.Store.Prefix, "etcd-prefix", flagCfg.Store.Prefix, "key prefix of μNet's objects in etcd")
 	f.StringVar(&flagCfg.Log.Level, "log-level", flagCfg.Log.Level, "debug, info, warn or error")
 	f.StringVar(&flagCfg.Log.Format, "log-format", flagCfg.Log.Format, "json, text, or auto (text on a terminal)")
+	f.StringVar(&flagCfg.Policies.Dir, "policies", flagCfg.Policies.Dir, "directory of policy files (*.unet, *.wasm) to evaluate; reloaded on change and on SIGHUP (env UNET_POLICIES_DIR)")
 	return cmd
 }
 
@@ -109,5 +110,6 @@ func applyFlags(cmd *cobra.Command, cfg, flags *collector.Config) {
 		"etcd-prefix":     func() { cfg.Store.Prefix = flags.Store.Prefix },
 		"log-level":       func() { cfg.Log.Level = flags.Log.Level },
 		"log-format":      func() { cfg.Log.Format = flags.Log.Format },
+		"policies":        func() { cfg.Policies.Dir = flags.Policies.Dir },
 	})
 }

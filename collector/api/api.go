@@ -18,6 +18,7 @@ import (
 
 	"github.com/unet-project/unet/collector/agents"
 	"github.com/unet-project/unet/collector/desired"
+	"github.com/unet-project/unet/collector/policy"
 	"github.com/unet-project/unet/shared/model"
 )
 
@@ -80,6 +81,9 @@ type Dependencies struct {
 	// Latest returns the newest observed state of a node, for its status;
 	// nil leaves the state empty.
 	Latest func(node string) (model.DeviceState, bool)
+	// Policies is the policy engine; nil answers the policy and
+	// compliance endpoints with 503.
+	Policies *policy.Engine
 }
 
 // API is the collector's REST API.
@@ -94,6 +98,8 @@ type API struct {
 	engine  *gin.Engine
 	v1      *gin.RouterGroup
 	openapi []byte
+
+	policies *policy.Engine // nil: no policy engine
 }
 
 // New builds the API and registers its metrics.
@@ -118,7 +124,8 @@ func New(cfg Config, deps Dependencies) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: OpenAPI document: %w", err)
 	}
-	a := &API{cfg: cfg, store: deps.Store, agents: deps.Agents, latest: deps.Latest, log: deps.Logger, reg: deps.Registry, metrics: m, openapi: doc}
+	a := &API{cfg: cfg, store: deps.Store, agents: deps.Agents, latest: deps.Latest, log: deps.Logger, reg: deps.Registry, metrics: m, openapi: doc,
+		policies: deps.Policies}
 	a.engine = a.newEngine()
 	a.v1 = a.engine.Group(apiPrefix)
 	a.routes()

@@ -15,6 +15,8 @@ func openAPIDocument() ([]byte, error) {
 	paths, schemas := openAPIPaths(), openAPISchemas()
 	maps.Copy(paths, agentOpenAPIPaths())
 	maps.Copy(schemas, agentOpenAPISchemas())
+	maps.Copy(paths, policyOpenAPIPaths())
+	maps.Copy(schemas, policyOpenAPISchemas())
 	maps.Copy(paths, agentsOpenAPIPaths())
 	maps.Copy(schemas, agentsOpenAPISchemas())
 	doc := obj{

@@ -31,4 +31,5 @@ func (a *API) routes() {
 	g.POST("/agent/heartbeat", a.handleHeartbeat)
 	g.GET("/agents", a.handleAgents)
 	g.GET("/nodes/:ref/status", a.handleNodeStatus)
+	a.policyRoutes(g) // compliance and policies (policies.go, compliance.go)
 }
