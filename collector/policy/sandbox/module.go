@@ -128,7 +128,10 @@ func (m *Module) Eval(ctx context.Context, records [][]abi.Value) ([]RuleResult,
 	// Units of work: every batch with a range of rules. With fewer batches
 	// than workers, rules are split too, so that one batch of many rules
 	// still uses every core.
-	type unit struct{ first, last, rule0, rule1 int }
+	type unit struct {
+		batch        batch
+		rule0, rule1 int
+	}
 	par := m.rt.cfg.Parallelism
 	chunks := 1
 	if len(batches) < par {
@@ -138,7 +141,7 @@ func (m *Module) Eval(ctx context.Context, records [][]abi.Value) ([]RuleResult,
 	var units []unit
 	for _, b := range batches {
 		for r := 0; r < nrules; r += per {
-			units = append(units, unit{b[0], b[1], r, min(r+per, nrules)})
+			units = append(units, unit{b, r, min(r+per, nrules)})
 		}
 	}
 
@@ -166,13 +169,13 @@ func (m *Module) Eval(ctx context.Context, records [][]abi.Value) ([]RuleResult,
 		// No goroutines to start and wake: the common case of a small
 		// Eval, or of Parallelism 1.
 		for _, u := range units {
-			m.evalUnit(ctx, records[u.first:u.last], nfields, u.first, u.rule0, u.rule1, results, fail)
+			m.evalUnit(ctx, records, u.batch, nfields, u.rule0, u.rule1, results, fail)
 		}
 	} else {
 		for range workers {
 			wg.Go(func() {
 				for u := range work {
-					m.evalUnit(ctx, records[u.first:u.last], nfields, u.first, u.rule0, u.rule1, results, fail)
+					m.evalUnit(ctx, records, u.batch, nfields, u.rule0, u.rule1, results, fail)
 				}
 			})
 		}
@@ -195,35 +198,43 @@ func (m *Module) Eval(ctx context.Context, records [][]abi.Value) ([]RuleResult,
 	return results, nil
 }
 
+// batch is the records [first, last) of an Eval, laid out in size bytes.
+type batch struct{ first, last, size int }
+
 // cut checks the records and splits them into batches of at most BatchSize
 // records and an eighth of the memory cap (unless one record alone is
 // larger: its call will say whether it fits).
-func (m *Module) cut(records [][]abi.Value) ([][2]int, error) {
+func (m *Module) cut(records [][]abi.Value) ([]batch, error) {
 	nfields := len(m.manifest.Fields)
 	maxBytes := int(m.rt.cfg.MemoryLimitPages) * 65536 / 8
-	var batches [][2]int
-	start, size := 0, 0
+	var batches []batch
+	b := batch{}
 	for i, rec := range records {
 		if len(rec) != nfields {
 			return nil, fmt.Errorf("policy module %s: record %d has %d values, the manifest has %d fields", shortHash(m.hash), i, len(rec), nfields)
 		}
 		s := abi.LayoutRecordSize(rec)
-		if i > start && (i-start == m.rt.cfg.BatchSize || size+s > maxBytes) {
-			batches = append(batches, [2]int{start, i})
-			start, size = i, 0
+		if i > b.first && (i-b.first == m.rt.cfg.BatchSize || b.size+s > maxBytes) {
+			b.last = i
+			batches = append(batches, b)
+			b = batch{first: i}
 		}
-		size += s
+		if b.size += s; b.size > abi.MaxBatchBytes {
+			return nil, fmt.Errorf("policy module %s: record %d is larger than 4 GiB", shortHash(m.hash), i)
+		}
 	}
-	if len(records) > start {
-		batches = append(batches, [2]int{start, len(records)})
+	if len(records) > b.first {
+		b.last = len(records)
+		batches = append(batches, b)
 	}
 	return batches, nil
 }
 
-// evalUnit runs rules [rule0, rule1) over one batch on one instance, taking
-// a fresh instance after a failed call.
-func (m *Module) evalUnit(ctx context.Context, batch [][]abi.Value, nfields, first, rule0, rule1 int,
+// evalUnit runs rules [rule0, rule1) over one batch of records on one
+// instance, taking a fresh instance after a failed call.
+func (m *Module) evalUnit(ctx context.Context, records [][]abi.Value, b batch, nfields, rule0, rule1 int,
 	results []RuleResult, fail func(rule, from, to int, err error)) {
+	first, batch := b.first, records[b.first:b.last]
 	var (
 		inst    *instance
 		in, out uint32
@@ -246,7 +257,7 @@ func (m *Module) evalUnit(ctx context.Context, batch [][]abi.Value, nfields, fir
 				fail(r, first, first+len(batch), fmt.Errorf("rule %s: %w", name, err))
 				continue
 			}
-			if in, out, err = inst.load(ctx, th, m.rt.cfg.CallTimeout, nfields, batch); err != nil {
+			if in, out, err = inst.load(ctx, th, m.rt.cfg.CallTimeout, nfields, batch, b.size); err != nil {
 				inst.close(ctx)
 				inst = nil
 				fail(r, first, first+len(batch), fmt.Errorf("rule %s: %w", name, err))
@@ -349,12 +360,9 @@ func (inst *instance) call(ctx context.Context, th *osThread, fn api.Function, t
 }
 
 // load lays the batch out in a buffer of the instance and returns the
-// addresses of the records and of the verdicts.
-func (inst *instance) load(ctx context.Context, th *osThread, timeout time.Duration, nfields int, batch [][]abi.Value) (in, out uint32, err error) {
-	size, err := abi.LayoutSize(nfields, batch)
-	if err != nil {
-		return 0, 0, err
-	}
+// addresses of the records and of the verdicts. size is the batch's
+// abi.LayoutSize, which cut computed.
+func (inst *instance) load(ctx context.Context, th *osThread, timeout time.Duration, nfields int, batch [][]abi.Value, size int) (in, out uint32, err error) {
 	// The buffer of the last unet_alloc stays valid until the next one
 	// (ABI.md): a batch that fits needs no call.
 	if in = inst.buf; in == 0 || uint32(size) > inst.bufSize {
