@@ -185,7 +185,7 @@ func BenchmarkBaselineBulkWalk(b *testing.B) {
 			ts := benchTargets(b, strings.Replace(bc.base, "127.60.", "127.61.", 1), bc.prof)
 			measure(b, func(i int) int {
 				t := &ts[i%len(ts)]
-				g := newSession(context.Background(), t, t.settings(), nil)
+				g := newSession(context.Background(), t, t.settings(), nil, "")
 				g.MaxRepetitions = uint32(bc.maxRep)
 				if err := g.Connect(); err != nil {
 					b.Fatal(err)

@@ -3,6 +3,7 @@ package poller
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -46,6 +47,11 @@ type Config struct {
 	// ("cisco", "juniper", "arista", "generic"), or to all with "all".
 	// Their values land in DeviceState.Extra.
 	ExtraOIDs map[string][]OIDSpec `yaml:"extra-oids"`
+	// SourceAddress is the local IP address polls are sent from; empty
+	// lets the kernel choose. Devices whose ACLs allow only the agents'
+	// addresses need it on a multi-homed host (and tests tell agents on
+	// one host apart by it).
+	SourceAddress string `yaml:"source-address"`
 }
 
 // OIDSpec is an extra OID to read at every poll.
@@ -97,6 +103,9 @@ func (c *Config) normalize() error {
 		c.MisbehaviourWindow = d.MisbehaviourWindow
 	}
 	var errs []error
+	if c.SourceAddress != "" && net.ParseIP(c.SourceAddress) == nil {
+		errs = append(errs, fmt.Errorf("source-address %q is not an IP address", c.SourceAddress))
+	}
 	if c.Workers < 1 || c.Workers > 100_000 {
 		errs = append(errs, fmt.Errorf("workers must be between 1 and 100000, not %d", c.Workers))
 	}

@@ -67,7 +67,7 @@ func (p *Poller) poll(ctx context.Context, t *Target, m *memory, full bool) (res
 	var c client
 	var g *gosnmp.GoSNMP
 	if t.Profile.Version == model.SNMPv3 {
-		g = newSession(ctx, t, s, m.engine)
+		g = newSession(ctx, t, s, m.engine, p.cfg.SourceAddress)
 		g.OnRetry = func(*gosnmp.GoSNMP) { onRetry() }
 		if err := p.connect(g); err != nil {
 			return failed(res, fmt.Errorf("opening a socket to %s: %w", t.Address, err), "error")

@@ -3,6 +3,7 @@ package poller
 import (
 	"context"
 	"encoding/json"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +149,35 @@ func checkOnceJSON(t *testing.T, st model.DeviceState) {
 		if _, ok := ifc["in_bps"]; ok {
 			t.Errorf("in_bps after one poll: %v", ifc)
 		}
+	}
+}
+
+// TestSourceAddress: polls leave from Config.SourceAddress, v2c and v3
+// alike, as the device sees them.
+func TestSourceAddress(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, simConfig("127.14.9.1", 2, func(p *snmpsim.Profile) { p.V3 = &v3User }))
+	cfg := DefaultConfig()
+	cfg.SourceAddress = "127.0.0.77"
+	p, _ := newTestPoller(t, cfg, nil)
+	ts := targets(sim, v2cProfile(sim.Port()))
+	ts[1].Profile = v3Profile(sim.Port())
+	for _, r := range p.PollOnce(context.Background(), ts) {
+		if r.Poll.Err != nil {
+			t.Fatalf("%s: %v", r.Poll.Node, r.Poll.Err)
+		}
+	}
+	want := netip.MustParseAddr("127.0.0.77")
+	for _, req := range sim.Recent() {
+		if req.Source.Addr() != want {
+			t.Fatalf("a request came from %s, want %s", req.Source, want)
+		}
+	}
+	if len(sim.Recent()) == 0 {
+		t.Fatal("the simulator logged no request")
+	}
+	cfg.SourceAddress = "not-an-ip"
+	if _, err := New(cfg, Dependencies{}); err == nil || !strings.Contains(err.Error(), "source-address") {
+		t.Fatalf("New with a bad source address: %v", err)
 	}
 }

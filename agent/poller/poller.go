@@ -98,6 +98,9 @@ func New(cfg Config, deps Dependencies) (*Poller, error) {
 		connect: (*gosnmp.GoSNMP).Connect,
 		dial: func(ctx context.Context, address string) (net.Conn, error) {
 			var d net.Dialer
+			if cfg.SourceAddress != "" {
+				d.LocalAddr = &net.UDPAddr{IP: net.ParseIP(cfg.SourceAddress)}
+			}
 			return d.DialContext(ctx, "udp", address)
 		},
 		requestIDs: defaultRequestIDs,

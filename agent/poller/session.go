@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
@@ -32,7 +33,7 @@ type engineState struct {
 }
 
 // newSession builds a session for target t. It is not connected.
-func newSession(ctx context.Context, t *Target, s settings, eng *engineState) *gosnmp.GoSNMP {
+func newSession(ctx context.Context, t *Target, s settings, eng *engineState, source string) *gosnmp.GoSNMP {
 	g := &gosnmp.GoSNMP{
 		Target:             t.Address,
 		Port:               s.port,
@@ -43,6 +44,9 @@ func newSession(ctx context.Context, t *Target, s settings, eng *engineState) *g
 		ExponentialTimeout: true, // back off: a congested device gets more time at each retry
 		MaxOids:            maxOIDsPerRequest,
 		MaxRepetitions:     uint32(s.maxRepetitions),
+	}
+	if source != "" {
+		g.LocalAddr = net.JoinHostPort(source, "0")
 	}
 	p := &t.Profile
 	if p.Version != model.SNMPv3 {

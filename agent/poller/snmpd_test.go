@@ -92,7 +92,7 @@ master no
 			t.Fatalf("snmpd exited: %v", err)
 		default:
 		}
-		g := newSession(context.Background(), &tgt, tgt.settings(), nil)
+		g := newSession(context.Background(), &tgt, tgt.settings(), nil, "")
 		g.Timeout = 200 * time.Millisecond
 		if g.Connect() == nil {
 			_, err := g.Get([]string{oidSysUpTime})
