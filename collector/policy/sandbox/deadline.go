@@ -21,7 +21,7 @@ import (
 // backstopFactor times CallTimeout is the wall-clock limit of a call,
 // however little CPU it got: the host may be overloaded, but a call must
 // end. It is generous because the guest cannot wait on anything (no host
-// function blocks): a call that reaches it was starved of CPU, and its
+// function blocks, and WASI's sleep is wazero's fake one): a call that reaches it was starved of CPU, and its
 // rule gets an error only when the host is hopelessly overloaded.
 const backstopFactor = 100
 
@@ -30,8 +30,8 @@ var (
 	errWallDeadline = errors.New("wall deadline")
 )
 
-// budget is the deadline of one call. Use: runtime.LockOSThread, start,
-// the call, stop, runtime.UnlockOSThread.
+// budget is the deadline of one call. Use: lockThread, startBudget, the
+// call with budget.ctx, stop, then unlock.
 type budget struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
