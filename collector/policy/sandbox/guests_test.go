@@ -181,3 +181,32 @@ func TestConcurrentEval(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestGoGuestOutOfMemory sends a Go guest a record larger than its memory:
+// its runtime dies, that batch's verdicts are errors that say why, and the
+// next Eval runs on a fresh instance.
+func TestGoGuestOutOfMemory(t *testing.T) {
+	rt := newRuntime(t, nil)
+	m := load(t, rt, goGuest(t, "version-by-model"))
+	huge := strings.Repeat("x", 3<<20) // the cap is 4 MiB, the runtime holds 2.3
+	res, err := m.Eval(context.Background(), [][]abi.Value{
+		{abi.String("MX204"), abi.String("22.4R3")},
+		{abi.String("MX204"), abi.String(huge)},
+		{abi.String("MX204"), abi.String("22.4R3")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The huge record is a batch of its own.
+	want := "rule version-by-model/MX204: unet_alloc(3145766): trapped: unreachable (fatal error: out of memory)"
+	if e := res[1].Errors; len(e) != 1 || e[0].First != 1 || e[0].Last != 2 || e[0].Err.Error() != want {
+		t.Errorf("errors %v, want [1, 2) %q", e, want)
+	}
+	if v := res[1].Verdicts; v[0] != abi.Compliant || v[1] != abi.Error || v[2] != abi.Compliant {
+		t.Errorf("verdicts %v", v)
+	}
+	res, err = m.Eval(context.Background(), [][]abi.Value{{abi.String("MX204"), abi.String("22.4R3")}})
+	if err != nil || res[1].Verdicts[0] != abi.Compliant || len(res[1].Errors) != 0 {
+		t.Errorf("small Eval after: %v %+v", err, res)
+	}
+}

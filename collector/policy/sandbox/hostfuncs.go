@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/tetratelabs/wazero/api"
@@ -80,14 +81,23 @@ func (w *outputWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (w *outputWriter) flush() {
+// flush logs the output of the call and returns its first line that tells
+// why a Go runtime died ("fatal error: …", "panic: …"), or "".
+func (w *outputWriter) flush() (fatal string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.buf.Len() == 0 {
-		return
+		return ""
 	}
+	out := w.buf.String()
 	w.log.Info("policy module output", "module", w.module,
-		"output", w.buf.String(), "dropped_bytes", w.dropped)
+		"output", out, "dropped_bytes", w.dropped)
 	w.buf.Reset()
 	w.dropped = 0
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "fatal error: ") || strings.HasPrefix(line, "panic: ") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
 }

@@ -349,12 +349,17 @@ func (inst *instance) call(ctx context.Context, th *osThread, fn api.Function, t
 	b := startBudget(ctx, th, timeout, backstopFactor*timeout)
 	res, err := fn.Call(b.ctx, params...)
 	cpu, wall := b.stop()
-	inst.flush()
+	fatal := inst.flush()
 	if err != nil {
-		if msg := b.timeout(cpu, wall); msg != "" {
-			return nil, errors.New(msg)
+		msg := b.timeout(cpu, wall)
+		if msg == "" {
+			msg = describe(err, inst.mem, inst.m.rt.cfg.MemoryLimitPages)
 		}
-		return nil, errors.New(describe(err, inst.mem, inst.m.rt.cfg.MemoryLimitPages))
+		if fatal != "" {
+			// What a Go guest's runtime printed as it died.
+			msg += " (" + fatal + ")"
+		}
+		return nil, errors.New(msg)
 	}
 	return res, nil
 }
@@ -419,10 +424,11 @@ func (inst *instance) eval(ctx context.Context, th *osThread, timeout time.Durat
 	return nil
 }
 
-func (inst *instance) flush() {
+func (inst *instance) flush() (fatal string) {
 	if inst.out != nil {
-		inst.out.flush()
+		return inst.out.flush()
 	}
+	return ""
 }
 
 // describe turns the error of a call into its cause as an operator reads
