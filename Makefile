@@ -17,7 +17,7 @@ build:
 # (go test runs every Fuzz* function over its testdata/fuzz corpus).
 test: deps fmt-check vet unit
 
-# OS packages the tests and the demo need (Net-SNMP snmpd), installed when missing.
+# OS packages the tests and the demo need (Net-SNMP, snmpsim, ClickHouse server), installed when missing.
 deps:
 	./deploy/install-deps.sh
 

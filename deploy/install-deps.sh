@@ -12,7 +12,7 @@ need=()
 command -v snmpd >/dev/null 2>&1 || [ -x /usr/sbin/snmpd ] || need+=(snmpd)
 command -v snmpget >/dev/null 2>&1 || need+=(snmp)
 [ -e /usr/share/doc/snmpsim/examples/data/public.snmprec.gz ] || need+=(snmpsim)
-command -v clickhouse-server >/dev/null 2>&1 || need+=(clickhouse-server)
+command -v clickhouse-server >/dev/null 2>&1 || [ -x /usr/sbin/clickhouse-server ] || need+=(clickhouse-server)
 command -v clickhouse-client >/dev/null 2>&1 || need+=(clickhouse-client)
 command -v curl >/dev/null 2>&1 || need+=(curl) # deploy/clickhouse/run.sh waits on /ping with it
 

@@ -46,6 +46,8 @@ for p in "$tcp" "$http"; do
 	case $p in '' | *[!0-9]*) echo "port must be a number, got '$p'" >&2; usage ;; esac
 done
 bin=$(command -v clickhouse-server || true)
+# Debian installs it in /usr/sbin, which a user's PATH may lack.
+[ -n "$bin" ] || [ ! -x /usr/sbin/clickhouse-server ] || bin=/usr/sbin/clickhouse-server
 if [ -z "$bin" ]; then
 	echo "clickhouse-server not found: run deploy/install-deps.sh (apt-get install clickhouse-server)" >&2
 	exit 1
