@@ -36,6 +36,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/unet-project/unet/agent/cluster"
 	"github.com/unet-project/unet/agent/poller"
 	"github.com/unet-project/unet/internal/logging"
 	"github.com/unet-project/unet/shared/apiclient"
@@ -73,6 +74,14 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	// Poller configures the polling engine (workers, breaker, extra OIDs).
 	Poller poller.Config `yaml:"poller"`
+	// Gossip is host:port where the agent joins the other agents of its
+	// sites (memberlist): they share the nodes by consistent hashing
+	// (sharding.go). Empty: the agent polls every node of its sites alone.
+	Gossip string `yaml:"gossip"`
+	// Cluster tunes the gossip cluster: members to join, encryption key,
+	// settle time, failure detection (its name, site and bind address come
+	// from Name, Sites and Gossip).
+	Cluster cluster.Config `yaml:"cluster"`
 	// Log is for main, which builds the logger (Dependencies.Logger).
 	Log logging.Config `yaml:"log"`
 }
@@ -88,6 +97,7 @@ func DefaultConfig() Config {
 		OnceWait:          2 * time.Second,
 		ShutdownTimeout:   5 * time.Second,
 		Poller:            poller.DefaultConfig(),
+		Cluster:           clusterDefaults(),
 		Log:               logging.DefaultConfig(),
 	}
 }
@@ -155,7 +165,9 @@ type Agent struct {
 	poller    *poller.Poller
 	m         *metrics
 	cachePath string
-	devices   *Devices // the scheduled nodes' derived state (its own lock)
+	devices   *Devices         // the scheduled nodes' derived state (its own lock)
+	cluster   *cluster.Cluster // nil without Gossip
+	sharded   chan struct{}    // a member set was applied (capacity 1)
 
 	mu      sync.Mutex
 	inv     *apiclient.Inventory // the inventory in use, nil before the first
@@ -164,6 +176,7 @@ type Agent struct {
 	started bool                 // Run or Once was called
 	addr    string               // where the HTTP server listens
 	ready   chan struct{}        // closed once Run polls
+	members []cluster.Member     // the cluster's applied member set
 }
 
 // New builds an agent; nothing runs before Run or Once.
@@ -192,6 +205,10 @@ func New(cfg Config, deps Dependencies) (*Agent, error) {
 		cachePath: cachePath(cfg.DataDir),
 		devices:   NewDevices(),
 		ready:     make(chan struct{}),
+		sharded:   make(chan struct{}, 1),
+	}
+	if a.cluster, err = newCluster(&cfg, Dependencies{Logger: log, Registry: reg}); err != nil {
+		return nil, err
 	}
 	if a.m, err = newMetrics(reg, a); err != nil {
 		return nil, fmt.Errorf("registering the agent's metrics: %w", err)
@@ -261,7 +278,20 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	a.apply(inv, source)
-	if err := a.poller.Start(ctx); err != nil {
+	if a.cluster != nil {
+		// Take a share only once the inventory is in: members that
+		// cannot poll get none.
+		a.cluster.SetHealthy(true)
+		if err := a.cluster.Start(ctx); err != nil {
+			return err
+		}
+		defer a.cluster.Stop()
+		go a.followMembers(ctx)
+		a.waitFirstShare(ctx, 5*a.settleTime())
+	}
+	// The poller outlives ctx by the drain (sharding.go): it is stopped
+	// explicitly.
+	if err := a.poller.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	a.mu.Lock()
@@ -277,6 +307,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); a.heartbeat(ctx) }()
 	<-ctx.Done()
 	a.log.Info("agent stopping")
+	a.drain()
 	a.poller.Stop()
 	wg.Wait()
 	a.mu.Lock()

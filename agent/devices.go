@@ -147,6 +147,7 @@ func (a *Agent) apply(inv *apiclient.Inventory, source string) {
 	for _, u := range skipped {
 		a.log.Warn("node not polled", "node", u.node, "reason", u.reason)
 	}
+	ts = a.owned(ts)
 	// Set before SetTargets: a result that arrives for a node in between
 	// finds no device and is dropped, as the poller drops those of
 	// removed targets.

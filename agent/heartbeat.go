@@ -53,11 +53,16 @@ func (a *Agent) heartbeatReport() apiclient.Heartbeat {
 	a.mu.Unlock()
 	hb := apiclient.Heartbeat{
 		Name: a.cfg.Name, Sites: a.cfg.Sites, Address: addr, Version: version,
-		Healthy: healthy, Members: a.members(),
+		Healthy: healthy, Members: a.memberList(),
 	}
 	hb.Nodes = a.devices.LastPolls()
 	return hb
 }
 
 // members are the agents of the site this one sees alive, itself included.
-func (a *Agent) members() []string { return []string{a.cfg.Name} }
+func (a *Agent) memberList() []string {
+	if a.cluster == nil {
+		return []string{a.cfg.Name}
+	}
+	return memberNames(a.cluster.All())
+}

@@ -120,6 +120,9 @@ variables:
 	f.StringVar(&flagCfg.Name, "name", "", "name of this agent (default: the host name)")
 	f.StringVar(&flagCfg.Listen, "listen", flagCfg.Listen, "address of /metrics, /healthz and /readyz (empty: none)")
 	f.IntVar(&flagCfg.Poller.Workers, "workers", flagCfg.Poller.Workers, "polls in flight at most")
+	f.StringVar(&flagCfg.Gossip, "gossip", "", "host:port where this agent gossips with the other agents of its sites, which share the nodes (empty: poll every node alone)")
+	f.StringSliceVar(&flagCfg.Cluster.Join, "join", nil, "agents to join (host:port or DNS names, comma-separated); retried until one answers")
+	f.StringVar(&flagCfg.Poller.SourceAddress, "source-address", "", "local IP address polls are sent from (default: the kernel's choice)")
 	f.DurationVar(&flagCfg.InventoryRefresh, "inventory-refresh", flagCfg.InventoryRefresh, "longest wait between two reads of the inventory while the collector is away")
 	f.DurationVar(&flagCfg.OnceWait, "once-wait", flagCfg.OnceWait, "with --once, the pause between the two polls")
 	f.StringVar(&flagCfg.Log.Level, "log-level", flagCfg.Log.Level, "debug, info, warn or error")
@@ -151,6 +154,9 @@ func applyFlags(cmd *cobra.Command, cfg, flags *agent.Config) {
 		"name":              func() { cfg.Name = flags.Name },
 		"listen":            func() { cfg.Listen = flags.Listen },
 		"workers":           func() { cfg.Poller.Workers = flags.Poller.Workers },
+		"gossip":            func() { cfg.Gossip = flags.Gossip },
+		"join":              func() { cfg.Cluster.Join = flags.Cluster.Join },
+		"source-address":    func() { cfg.Poller.SourceAddress = flags.Poller.SourceAddress },
 		"inventory-refresh": func() { cfg.InventoryRefresh = flags.InventoryRefresh },
 		"once-wait":         func() { cfg.OnceWait = flags.OnceWait },
 		"log-level":         func() { cfg.Log.Level = flags.Log.Level },
