@@ -93,6 +93,8 @@ keys: server, token, output), then the defaults.`,
 		a.importCommand(),
 		a.exportCommand(),
 		a.agentsCommand(),
+		a.policyCommand(),
+		a.complianceCommand(),
 	)
 	markRuntimeErrors(root)
 	return root
