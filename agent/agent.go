@@ -17,7 +17,13 @@
 // Which nodes are pollable is the collector's call (see the agent channel
 // in collector/api/agent.go).
 //
-// Metrics (prefix unet_agent_, besides the poller's unet_poller_):
+// Run streams every poll's derived output (device sample, interface
+// samples, events) to the collector's ingest endpoint, in batches written
+// first to a durable spool in Config.DataDir/spool (stream.go, agent/spool,
+// agent/sender); Once does not.
+//
+// Metrics (prefix unet_agent_, besides the poller's unet_poller_ and the
+// stream's unet_agent_stream_, unet_spool_ and unet_sender_):
 // inventory_fetches_total{result}, inventory_revision, inventory_nodes,
 // inventory_from_cache, inventory_last_success_timestamp_seconds,
 // events_total{kind}, devices, devices_reachable.
@@ -74,6 +80,9 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	// Poller configures the polling engine (workers, breaker, extra OIDs).
 	Poller poller.Config `yaml:"poller"`
+	// Stream configures how Run sends the derived samples and events to
+	// the collector: batches, the spool in DataDir/spool, the sender.
+	Stream StreamConfig `yaml:"stream"`
 	// Gossip is host:port where the agent joins the other agents of its
 	// sites (memberlist): they share the nodes by consistent hashing
 	// (sharding.go). Empty: the agent polls every node of its sites alone.
@@ -97,6 +106,7 @@ func DefaultConfig() Config {
 		OnceWait:          2 * time.Second,
 		ShutdownTimeout:   5 * time.Second,
 		Poller:            poller.DefaultConfig(),
+		Stream:            DefaultStreamConfig(),
 		Cluster:           clusterDefaults(),
 		Log:               logging.DefaultConfig(),
 	}
@@ -143,6 +153,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s must be positive (got %s)", d.name, d.v))
 		}
 	}
+	errs = append(errs, c.Stream.validate(c))
 	return errors.Join(errs...)
 }
 
@@ -166,6 +177,7 @@ type Agent struct {
 	m         *metrics
 	cachePath string
 	devices   *Devices         // the scheduled nodes' derived state (its own lock)
+	stream    *stream          // Run's batches to the collector; nil in Once
 	cluster   *cluster.Cluster // nil without Gossip
 	sharded   chan struct{}    // a member set was applied (capacity 1)
 
@@ -289,6 +301,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		go a.followMembers(ctx)
 		a.waitFirstShare(ctx, 5*a.settleTime())
 	}
+	// Before the poller: every poll's output goes to the stream. Closed
+	// after the poller stopped (defers run last): what it holds goes to
+	// the spool.
+	if a.stream, err = a.startStream(); err != nil {
+		return err
+	}
+	defer a.stream.close()
 	// The poller outlives ctx by the drain (sharding.go): it is stopped
 	// explicitly.
 	if err := a.poller.Start(context.WithoutCancel(ctx)); err != nil {

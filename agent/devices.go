@@ -173,6 +173,7 @@ func (a *Agent) apply(inv *apiclient.Inventory, source string) {
 func (a *Agent) handleResult(r poller.Result) {
 	if out, ok := a.devices.Update(r); ok {
 		a.logPoll(&out, r)
+		a.stream.add(&out)
 	}
 }
 
