@@ -47,6 +47,10 @@
 // refuses a format version newer than its own with a 400.
 //
 // Sequence numbers start at 1 for an agent and are never reused (the
-// agent's spool persists them). Decode checks the format; it does not
-// check that an agent's name matches the header: the collector does.
+// agent's spool persists them), but they may have gaps (a crash that tore
+// the spool's last record skips numbers it may have used): the collector
+// must dedupe by (agent, seq), not expect contiguity. Batches arrive in
+// no guaranteed order (several are in flight, retries overtake). Decode
+// checks the format; it does not check that an agent's name matches the
+// header: the collector does.
 package wire
