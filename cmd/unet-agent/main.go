@@ -86,6 +86,13 @@ agent starts and polls while the collector is unreachable. /metrics, /healthz
 and /readyz are served on --listen (empty: not served). SIGINT or SIGTERM stops
 it cleanly.
 
+Every poll's device sample, interface samples and events are streamed to the
+collector (POST /api/v1/ingest) in batches that are first written to
+--data-dir/spool and kept there until the collector acknowledges them: nothing
+is lost while the collector is away, within the spool's caps (stream.spool
+max-bytes and max-age; past them the oldest batches are dropped, loudly).
+Batches the collector refuses are set aside in --data-dir/spool/dead.
+
 With --once it polls every node twice, --once-wait apart (rates need two
 polls; a node that does not answer the first is not polled again), prints the
 states and exits: -o json (an array of device states, by node name) or
@@ -116,7 +123,7 @@ variables:
 	f.StringVar(&configFile, "config", "", "YAML configuration file (env UNET_CONFIG)")
 	f.StringVar(&flagCfg.Collector, "collector", "", "collector URL, e.g. http://127.0.0.1:8080")
 	f.StringSliceVar(&flagCfg.Sites, "site", nil, "site whose nodes to poll (repeat, or separate with commas, for several)")
-	f.StringVar(&flagCfg.DataDir, "data-dir", flagCfg.DataDir, "directory of the cached inventory")
+	f.StringVar(&flagCfg.DataDir, "data-dir", flagCfg.DataDir, "directory of the cached inventory and of the spool of batches to send")
 	f.StringVar(&flagCfg.Name, "name", "", "name of this agent (default: the host name)")
 	f.StringVar(&flagCfg.Listen, "listen", flagCfg.Listen, "address of /metrics, /healthz and /readyz (empty: none)")
 	f.IntVar(&flagCfg.Poller.Workers, "workers", flagCfg.Poller.Workers, "polls in flight at most")
