@@ -51,8 +51,18 @@ wait_for() {
 	exit 1
 }
 
+# Policies: the example DSL file and the hand-written Go modules (make wasm),
+# copied into one directory the collector watches: edit a file there and the
+# verdicts follow within seconds.
+POLICIES=$RUN/policies
+make --no-print-directory wasm >/dev/null
+rm -rf "$POLICIES"
+mkdir -p "$POLICIES"
+cp policies-wasm/examples/*.unet policies-wasm/build/*.wasm "$POLICIES"/
+
 start collector "$RUN/collector.log" \
-	./bin/unet-collector --data-dir "$RUN/collector" --listen "127.0.0.1:$PORT" --log-format text
+	./bin/unet-collector --data-dir "$RUN/collector" --listen "127.0.0.1:$PORT" --log-format text \
+	--policies "$POLICIES"
 wait_for "the collector" "${pids[-1]}" "$RUN/collector.log" curl -sf "$UNET_SERVER/readyz"
 
 rm -f "$RUN/devices.csv"
@@ -81,6 +91,10 @@ Try, in another terminal (export UNET_SERVER=$UNET_SERVER):
   ./bin/unetctl node list --location $SITE --limit 10
   ./bin/unetctl node show sim-00001 -o yaml
   ./bin/unetctl location tree
+  ./bin/unetctl policy list                     # the policy files in $POLICIES
+  ./bin/unetctl compliance --failing | head -20  # verdicts per node and rule
+  ./bin/unetctl compliance --rule junos-edge-version -o json | head -30
+  ./bin/unetctl policy eval $POLICIES/site-standards.unet --node sim-00001
   ./bin/unet-agent --collector \$UNET_SERVER --site $SITE --data-dir /tmp/unet-once --once -o json | head -50
   grep -c 'interface' $RUN/agent-1.log        # events the agent derived (flaps every 10 min)
 
