@@ -95,6 +95,7 @@ keys: server, token, output), then the defaults.`,
 		a.agentsCommand(),
 		a.policyCommand(),
 		a.complianceCommand(),
+		a.historyCommand(), a.eventsCommand(),
 	)
 	markRuntimeErrors(root)
 	return root

@@ -17,6 +17,7 @@ func (a *app) nodeCommand() *cobra.Command {
 	cmd := groupCommand("node", "Manage nodes (managed devices)", "nodes")
 	cmd.AddCommand(a.nodeAddCommand(), a.nodeListCommand(), a.nodeShowCommand(),
 		a.nodeUpdateCommand(), a.nodeDeleteCommand(), a.nodeStatusCommand())
+	cmd.AddCommand(a.nodeInterfacesCommand())
 	return cmd
 }
 
