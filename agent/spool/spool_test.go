@@ -220,6 +220,50 @@ func TestNumbersNeverReused(t *testing.T) {
 	}
 }
 
+// TestCrashBeforeSync: batches written but not yet synced (sync-interval
+// mode) when the process dies are found, made durable and handed out by
+// the next process.
+func TestCrashBeforeSync(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.SyncInterval = time.Hour })
+	crashed := h.open()
+	appendN(t, crashed, 5, 100)
+	if crashed.ready() {
+		t.Fatal("batches handed out before they were synced")
+	}
+	// The process dies: no Close. (The cleanup closes it at the end.)
+	s := h.open()
+	if got := drain(t, s, 100); !slices.Equal(got, []uint64{1, 2, 3, 4, 5}) {
+		t.Errorf("after the crash, handed out %v, want 1 to 5", got)
+	}
+	if seq := appendN(t, s, 1, 10)[0]; seq != 6 {
+		t.Errorf("next number %d, want 6", seq)
+	}
+}
+
+// TestDamagedAckFile: a watermark that cannot be trusted costs duplicates
+// (everything in the segments is sent again), never data nor a reused
+// number.
+func TestDamagedAckFile(t *testing.T) {
+	h := newHarness(t, nil)
+	s := h.open()
+	appendN(t, s, 4, 10)
+	ack(t, s, drain(t, s, 10)[:2]...)
+	s.Close()
+	if err := os.WriteFile(filepath.Join(h.cfg.Dir, ackFileName), []byte("garbage-garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = h.open()
+	if got := drain(t, s, 10); !slices.Equal(got, []uint64{1, 2, 3, 4}) {
+		t.Errorf("handed out %v, want 1 to 4 again", got)
+	}
+	if !strings.Contains(h.logs.String(), "ack watermark file is damaged") {
+		t.Errorf("no warning:\n%s", h.logs)
+	}
+	if seq := appendN(t, s, 1, 10)[0]; seq != 5 {
+		t.Errorf("next number %d, want 5", seq)
+	}
+}
+
 // segmentFile returns the only (or last) segment file.
 func lastSegment(t *testing.T, dir string) string {
 	t.Helper()
