@@ -25,7 +25,10 @@ import (
 // sent from there to the collector (agent/sender), which acknowledges it.
 // When the spool cannot take a batch (a full or failing disk) the batch is
 // lost, counted in unet_agent_stream_lost_rows_total and logged at error
-// level.
+// level. Interface samples without an interface name (an interface seen
+// between two reads of the names) are not sent, counted in
+// unet_agent_stream_skipped_samples_total: the collector cannot key them,
+// and refuses a batch that holds one.
 
 // StreamConfig configures how derived samples and events reach the
 // collector.
@@ -117,6 +120,7 @@ type streamMetrics struct {
 	batches prometheus.Counter
 	rows    *prometheus.CounterVec
 	lost    prometheus.Counter
+	skipped prometheus.Counter
 }
 
 // startStream opens the spool (replaying what it holds), starts the
@@ -133,8 +137,10 @@ func (a *Agent) startStream() (*stream, error) {
 			Help: "Rows written to the spool, by kind (device, interface, event)."}, []string{"kind"}),
 		lost: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "lost_rows_total",
 			Help: "Rows lost because the spool could not take their batch (disk full or failing). Alert on any."}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "skipped_samples_total",
+			Help: "Interface samples not sent because the interface has no name yet (the collector keys samples by it)."}),
 	}
-	for _, c := range []prometheus.Collector{s.m.batches, s.m.rows, s.m.lost} {
+	for _, c := range []prometheus.Collector{s.m.batches, s.m.rows, s.m.lost, s.m.skipped} {
 		if err := a.reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering the stream's metrics: %w", err)
 		}
@@ -169,7 +175,15 @@ func (s *stream) add(out *derive.Output) {
 	s.mu.Lock()
 	b := &s.cur
 	b.devices = append(b.devices, out.Device)
+	skipped := 0
 	for i := range out.Samples {
+		if out.Samples[i].IfName == "" {
+			// The collector refuses a batch with a sample it cannot key
+			// (a new interface seen between two reads of the names): one
+			// such row must not cost the whole batch.
+			skipped++
+			continue
+		}
 		b.samples = append(b.samples, out.Samples[i])
 		b.copyRates(&b.samples[len(b.samples)-1].Rates)
 	}
@@ -179,6 +193,9 @@ func (s *stream) add(out *derive.Output) {
 		cut, s.cur = s.cur, pendingBatch{}
 	}
 	s.mu.Unlock()
+	if skipped > 0 {
+		s.m.skipped.Add(float64(skipped))
+	}
 	if cut.rows() > 0 {
 		select {
 		case s.full <- cut:

@@ -202,7 +202,8 @@ func TestStream(t *testing.T) {
 func TestStreamBatches(t *testing.T) {
 	cfg := DefaultStreamConfig()
 	cfg.MaxRows = 10
-	s := &stream{cfg: cfg, full: make(chan pendingBatch, 4), stop: make(chan struct{})}
+	s := &stream{cfg: cfg, full: make(chan pendingBatch, 4), stop: make(chan struct{}),
+		m: streamMetrics{skipped: prometheus.NewCounter(prometheus.CounterOpts{Name: "skipped"})}}
 	rate := 5.0
 	poll := func(node string, ifaces int) {
 		out := outputOf(node, ifaces, &rate)
@@ -230,6 +231,12 @@ func TestStreamBatches(t *testing.T) {
 	halves := b.split()
 	if halves[0].rows()+halves[1].rows() != 12 || halves[0].rows() == 0 {
 		t.Errorf("split into %d and %d rows", halves[0].rows(), halves[1].rows())
+	}
+	unnamed := outputOf("d", 2, &rate)
+	unnamed.Samples[1].IfName = ""
+	s.add(&unnamed)
+	if cur := s.take(); len(cur.samples) != 1 || cur.samples[0].IfName != "eth0" {
+		t.Errorf("samples %+v: the one without a name must be left out", cur.samples)
 	}
 	var nilStream *stream
 	out := outputOf("x", 1, &rate)
