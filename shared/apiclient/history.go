@@ -41,9 +41,11 @@ type InterfacePoint struct {
 
 // InterfaceHistory is the answer to an InterfaceHistoryQuery.
 type InterfaceHistory struct {
-	Node       string `json:"node"`
-	IfName     string `json:"ifname"`
-	Resolution string `json:"resolution"` // raw, 5m or 1h: the table read
+	Node       string    `json:"node"` // the node's name, also when asked by id
+	IfName     string    `json:"ifname"`
+	From       time.Time `json:"from"`
+	To         time.Time `json:"to"`
+	Resolution string    `json:"resolution"` // raw, 5m or 1h: the table read
 	// Step is the width of a point; 0 for raw samples (one point each).
 	Step   Duration         `json:"step"`
 	Points []InterfacePoint `json:"points"`
@@ -65,6 +67,7 @@ type Event struct {
 	Node      string              `json:"node"`
 	Type      model.EventKind     `json:"type"`
 	Interface string              `json:"interface,omitempty"`
+	IfIndex   int                 `json:"if_index,omitempty"`
 	From      string              `json:"from,omitempty"`
 	To        string              `json:"to,omitempty"`
 	Detail    string              `json:"detail,omitempty"`
