@@ -144,6 +144,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
 		}
 	}
+	if c.Gossip != "" {
+		if _, _, err := net.SplitHostPort(c.Gossip); err != nil {
+			errs = append(errs, fmt.Errorf("gossip %q: %w (give host:port)", c.Gossip, err))
+		}
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -294,7 +299,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		// Take a share only once the inventory is in: members that
 		// cannot poll get none.
 		a.cluster.SetHealthy(true)
-		if err := a.cluster.Start(ctx); err != nil {
+		// Like the poller, the cluster outlives ctx by the drain: the
+		// leave is announced after ctx ends.
+		if err := a.cluster.Start(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
 		defer a.cluster.Stop()

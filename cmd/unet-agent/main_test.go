@@ -97,7 +97,8 @@ func TestOutputAndErrors(t *testing.T) {
 		{[]string{"--site", "a"}, "collector is required"},
 		{[]string{"--collector", "http://h:1"}, "at least one site"},
 		{append(base, "--log-format", "xml"), ""}, // checked when the logger is built
-		{append(base, "--gossip", "x"), "unknown flag"},
+		{append(base, "--gossip", "x"), `gossip "x"`},
+		{append(base, "--bogus", "x"), "unknown flag"},
 		{append(base, "extra"), "unknown command"},
 	} {
 		_, _, err := parse(t, nil, tc.args...)
