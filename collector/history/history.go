@@ -45,6 +45,7 @@ type Store struct {
 	stop        chan struct{} // closed by Close: the flusher and retention end
 	stopped     chan struct{} // closed when the flusher has ended
 	closeOnce   sync.Once
+	closeErr    error
 	wg          sync.WaitGroup
 
 	// partial holds the tables that failed flushes did write, by batch.
@@ -138,10 +139,15 @@ func open(cfg Config, database string) (driver.Conn, error) {
 
 // Close stops the retention job, writes what the writer holds, and closes
 // the connections. Writes after Close fail with ErrClosed.
+// Closing again does nothing (clickhouse-go's Close blocks when called
+// twice).
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { close(s.stop) })
-	s.wg.Wait()
-	return s.conn.Close()
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		s.closeErr = s.conn.Close()
+	})
+	return s.closeErr
 }
 
 // ErrClosed is returned by Write after Close.

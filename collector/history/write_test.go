@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/unet-project/unet/shared/model"
 )
@@ -113,6 +114,11 @@ func TestWriteStoresEveryRow(t *testing.T) {
 			t.Errorf("%s: %d rows, want %d", table, n, want)
 		}
 	}
+	var m dto.Metric
+	if err := s.metrics.rows.WithLabelValues("interface_samples").Write(&m); err != nil || m.GetCounter().GetValue() != 2 {
+		got := m.GetCounter().GetValue()
+		t.Errorf("rows_written_total{table=interface_samples} = %v, want 2", got)
+	}
 	// The unknown status was stored as unknown, the missing rates as NULL.
 	if n := count(t, s, "interface_samples", "ifname = 'xe-0/0/2' AND oper_status = 'unknown' AND in_bps IS NULL AND out_pps IS NULL"); n != 1 {
 		t.Errorf("sample without rates stored wrong")
@@ -183,5 +189,18 @@ func TestWriteRefusesBadInput(t *testing.T) {
 				t.Fatalf("Write = %v, want a plain error", err)
 			}
 		})
+	}
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	s := newStore(t, "")
+	if err := s.Write(ctxT(t), Batch{Agent: "a", Seq: 1, DeviceSamples: []model.DeviceSample{{Node: "n", Time: time.Now()}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Write(ctxT(t), Batch{Agent: "a", Seq: 2}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Write after Close = %v, want ErrClosed", err)
 	}
 }
