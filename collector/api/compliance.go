@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -45,22 +45,22 @@ type applySetsRequest struct {
 	Proposals *[]policy.ProposalRef `json:"proposals"`
 }
 
-// complianceToken is the continue token of a compliance list: the offset
-// of the next item, opaque to clients.
-func complianceToken(offset int) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("compliance:" + strconv.Itoa(offset)))
+// complianceToken is the continue token of a compliance list: the last
+// (node, rule) of the page, opaque to clients. A cursor rather than an
+// offset: a page costs the same wherever it starts, and verdicts that
+// appear or go between two pages move nothing.
+func complianceToken(c policy.Cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("compliance\x00" + c.Node + "\x00" + c.Rule))
 }
 
-func parseComplianceToken(tok string) (int, error) {
+func parseComplianceToken(tok string) (policy.Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err == nil {
-		if s, ok := bytes.CutPrefix(b, []byte("compliance:")); ok {
-			if n, err := strconv.Atoi(string(s)); err == nil && n >= 0 {
-				return n, nil
-			}
+		if parts := strings.Split(string(b), "\x00"); len(parts) == 3 && parts[0] == "compliance" && parts[1] != "" {
+			return policy.Cursor{Node: parts[1], Rule: parts[2]}, nil
 		}
 	}
-	return 0, badRequest("query parameter continue=%q is not a token of this list", tok).withDetails(map[string]any{"param": "continue"})
+	return policy.Cursor{}, badRequest("query parameter continue=%q is not a token of this list", tok).withDetails(map[string]any{"param": "continue"})
 }
 
 func (a *API) handleCompliance(c *gin.Context, e *policy.Engine) {
@@ -74,9 +74,9 @@ func (a *API) handleCompliance(c *gin.Context, e *policy.Engine) {
 		a.writeError(c, err)
 		return
 	}
-	offset := 0
+	var after policy.Cursor
 	if o.Continue != "" {
-		if offset, err = parseComplianceToken(o.Continue); err != nil {
+		if after, err = parseComplianceToken(o.Continue); err != nil {
 			a.writeError(c, err)
 			return
 		}
@@ -97,14 +97,11 @@ func (a *API) handleCompliance(c *gin.Context, e *policy.Engine) {
 		}
 		f.Node = name
 	}
-	all := e.Results(f)
-	page := compliancePage{Items: []policy.Result{}, EvaluatedAt: e.State().LastEval}
-	if offset < len(all) {
-		end := min(offset+o.Limit, len(all))
-		page.Items = all[offset:end]
-		if end < len(all) {
-			page.Continue = complianceToken(end)
-		}
+	items, more := e.ResultsPage(f, after, o.Limit)
+	page := compliancePage{Items: items, EvaluatedAt: e.State().LastEval}
+	if more && len(items) > 0 {
+		last := items[len(items)-1]
+		page.Continue = complianceToken(policy.Cursor{Node: last.Node, Rule: last.Rule})
 	}
 	c.JSON(http.StatusOK, page)
 }

@@ -82,10 +82,19 @@ type Engine struct {
 	nodes     map[string]*model.Node
 	locations map[string]model.Location
 	ready     bool // nodes and locations are loaded
+	// active are the files with a module, in path order, and order their
+	// rules in name order: what an evaluation runs.
+	active []*loaded
+	order  []activeRule
 	// results holds the applicable verdicts (not not_applicable) of every
-	// node, by node then rule.
-	results  map[string]map[string]*Result
+	// node.
+	results  map[string]*nodeVerdicts
 	lastEval time.Time
+	// dirty are the verdicts to write to etcd (or delete from it), and
+	// deletes raw keys to delete (stored by something else).
+	dirty   map[nodeRule]struct{}
+	deletes []string
+	persist chan struct{}
 
 	reload  chan struct{}
 	derived chan []string
@@ -130,11 +139,11 @@ func New(ctx context.Context, cfg Config, deps Dependencies) (*Engine, error) {
 	e := &Engine{
 		cfg: cfg, deps: deps, log: deps.Logger, metrics: m, rt: rt, now: deps.Now,
 		files: map[string]*loaded{}, nodes: map[string]*model.Node{}, locations: map[string]model.Location{},
-		results: map[string]map[string]*Result{},
-		reload:  make(chan struct{}, 1), derived: make(chan []string, 16),
+		results: map[string]*nodeVerdicts{}, dirty: map[nodeRule]struct{}{}, persist: make(chan struct{}, 1),
+		reload: make(chan struct{}, 1), derived: make(chan []string, 16),
 	}
 	if deps.Etcd != nil {
-		e.store = &resultStore{cli: deps.Etcd, prefix: cfg.ResultsPrefix, maxOps: cfg.MaxTxnOps, persisted: map[string]string{}}
+		e.store = &resultStore{cli: deps.Etcd, prefix: cfg.ResultsPrefix, maxOps: cfg.MaxTxnOps, maxBytes: maxTxnBytes}
 	}
 	return e, nil
 }
@@ -177,6 +186,12 @@ func (e *Engine) Run(ctx context.Context) error {
 				return nil
 			}
 		}
+	}
+	if e.store != nil {
+		// Run returns when ctx ends: the persister has flushed by then.
+		done := make(chan struct{})
+		go func() { defer close(done); e.persister(ctx) }()
+		defer func() { <-done }()
 	}
 	e.reloadPolicies(ctx)
 
@@ -281,21 +296,24 @@ func (e *Engine) loadDesired(ctx context.Context) (int64, error) {
 	for _, l := range locs.Items {
 		e.locations[l.Name] = l
 	}
-	old := e.nodes
 	e.nodes = make(map[string]*model.Node, len(nodes.Items))
 	for i := range nodes.Items {
 		e.nodes[nodes.Items[i].Name] = &nodes.Items[i]
 	}
-	// Nodes deleted while nobody watched: their verdicts go.
-	for name := range old {
+	// Nodes deleted while nobody watched (or since the verdicts were
+	// stored): their verdicts go, from etcd too.
+	gone := 0
+	for name, nv := range e.results {
 		if e.nodes[name] == nil {
+			for k := range nv.entries {
+				e.dirty[nodeRule{name, nv.entries[k].rule.Name}] = struct{}{}
+			}
 			delete(e.results, name)
+			gone++
 		}
 	}
-	for name := range e.results {
-		if e.nodes[name] == nil {
-			delete(e.results, name)
-		}
+	if gone > 0 {
+		e.persistSoon()
 	}
 	e.ready = true
 	// The two lists are read at two revisions: watching from the older
@@ -400,8 +418,20 @@ func (e *Engine) reloadPolicies(ctx context.Context) {
 		return
 	}
 	changed := activeSet(prev) != activeSet(next)
+	var active []*loaded
+	var order []activeRule
+	for _, rel := range slices.Sorted(maps.Keys(next)) {
+		if l := next[rel]; l.module != nil {
+			for i, ri := range l.rules {
+				order = append(order, activeRule{mod: len(active), idx: i, info: ri})
+			}
+			active = append(active, l)
+		}
+	}
+	slices.SortFunc(order, func(a, b activeRule) int { return strings.Compare(a.info.Name, b.info.Name) })
 	e.mu.Lock()
 	e.files, e.sigs, e.dirErr = next, sigs, ""
+	e.active, e.order = active, order
 	broken, rules := 0, 0
 	for _, l := range next {
 		if l.info.Error != "" {

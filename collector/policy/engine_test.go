@@ -137,8 +137,8 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	}
 }
 
-// verdictOf finds the result of (node, rule).
-func verdictOf(e *Engine, node, rule string) (Result, bool) {
+// resultOf finds the result of (node, rule).
+func resultOf(e *Engine, node, rule string) (Result, bool) {
 	res, _ := e.NodeResults(node)
 	for _, r := range res {
 		if r.Rule == rule {
@@ -150,7 +150,7 @@ func verdictOf(e *Engine, node, rule string) (Result, bool) {
 
 func wantStatus(e *Engine, node, rule string, st Status) func() (bool, string) {
 	return func() (bool, string) {
-		r, ok := verdictOf(e, node, rule)
+		r, ok := resultOf(e, node, rule)
 		return ok && r.Status == st, fmt.Sprintf("%+v", r)
 	}
 }
@@ -200,7 +200,7 @@ func TestEngine(t *testing.T) {
 		{"r1", "hostile-ok", StatusCompliant, nil, nil, "template ok.j2 applies"},
 	}
 	for _, tt := range tests {
-		r, ok := verdictOf(e, tt.node, tt.rule)
+		r, ok := resultOf(e, tt.node, tt.rule)
 		if !ok {
 			t.Errorf("%s/%s: no verdict", tt.node, tt.rule)
 			continue
@@ -218,7 +218,7 @@ func TestEngine(t *testing.T) {
 	// The hostile guest: its two bad rules are errors that say why, on
 	// every node; its good rule and every other file work.
 	for _, rule := range []string{"hostile-loop", "hostile-grow"} {
-		r, _ := verdictOf(e, "sw1", rule)
+		r, _ := resultOf(e, "sw1", rule)
 		if r.Status != StatusError || !strings.Contains(r.Message, "rule "+rule) {
 			t.Errorf("%s: %s %q, want an error naming the rule", rule, r.Status, r.Message)
 		}

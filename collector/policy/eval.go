@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/unet-project/unet/collector/policy/abi"
 	"github.com/unet-project/unet/collector/policy/record"
 	"github.com/unet-project/unet/collector/policy/sandbox"
 )
@@ -43,8 +44,17 @@ func (e *Engine) Evaluate(ctx context.Context, names []string) (Summary, error) 
 	return e.evaluate(ctx, names, "demand"), nil
 }
 
-// evaluate runs every active module on the named nodes (nil: all), then
-// swaps their verdicts in and writes the changes to etcd. A node that no
+// activeRule is one rule of the active modules, in rule-name order.
+type activeRule struct {
+	mod, idx int // index in Engine.active, in the module's manifest
+	info     *ruleInfo
+}
+
+// nodeRule identifies a verdict.
+type nodeRule struct{ node, rule string }
+
+// evaluate runs every active module on the named nodes (nil: all), swaps
+// their verdicts in, and marks those that changed for etcd. A node that no
 // longer exists loses its verdicts.
 func (e *Engine) evaluate(ctx context.Context, names []string, trigger string) Summary {
 	e.evalMu.Lock()
@@ -52,8 +62,8 @@ func (e *Engine) evaluate(ctx context.Context, names []string, trigger string) S
 	start := e.now()
 	e.metrics.evaluations.WithLabelValues(trigger).Inc()
 
-	// The snapshot: subjects, the modules (each with a Load of its own, so
-	// that a reload meanwhile cannot close them under the evaluation).
+	// The snapshot. A reload takes evalMu too, so the modules stay open
+	// for the whole evaluation.
 	e.mu.RLock()
 	if names == nil {
 		names = slices.Sorted(maps.Keys(e.nodes))
@@ -73,16 +83,7 @@ func (e *Engine) evaluate(ctx context.Context, names []string, trigger string) S
 		}
 		subjects = append(subjects, s)
 	}
-	type mod struct {
-		file string
-		m    *sandbox.Module
-	}
-	var mods []mod
-	for _, rel := range slices.Sorted(maps.Keys(e.files)) {
-		if l := e.files[rel]; l.module != nil {
-			mods = append(mods, mod{rel, l.module})
-		}
-	}
+	mods, order := e.active, e.order
 	e.mu.RUnlock()
 
 	if e.deps.Derived != nil {
@@ -96,119 +97,172 @@ func (e *Engine) evaluate(ctx context.Context, names []string, trigger string) S
 	// Every module over every subject. The sandbox runs the batches of one
 	// module in parallel already; a few modules at once keep the cores
 	// busy when modules are small.
-	perModule := make([][][]Result, len(mods))
+	type modOut struct {
+		records [][]abi.Value
+		res     []sandbox.RuleResult
+		err     error
+	}
+	outs := make([]modOut, len(mods))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
-	rules := 0
-	for i, md := range mods {
-		rules += len(md.m.Manifest().Rules)
+	for i, l := range mods {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res, err := EvaluateModule(ctx, md.m, md.file, subjects)
-			if err != nil {
-				res = errorResults(md.m, md.file, subjects, err)
+			man := l.module.Manifest()
+			recs := make([][]abi.Value, len(subjects))
+			for j := range subjects {
+				recs[j] = record.Build(man.Fields, subjects[j].Subject)
 			}
-			perModule[i] = res
+			res, err := l.module.Eval(ctx, recs)
+			outs[i] = modOut{records: recs, res: res, err: err}
 		}()
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		// Stopping: verdicts of a cancelled evaluation are errors that
-		// mean nothing; keep the previous ones.
+		// Stopping: verdicts of a cancelled evaluation mean nothing; keep
+		// the previous ones.
 		return Summary{At: start}
 	}
 
-	// Gather each node's applicable verdicts.
-	fresh := make(map[string]map[string]*Result, len(subjects))
+	// Each node's applicable verdicts, in rule-name order.
+	now := start.UnixNano()
+	fresh := make([]*nodeVerdicts, len(subjects))
 	for si, s := range subjects {
-		m := map[string]*Result{}
-		for mi := range mods {
-			for ri := range perModule[mi][si] {
-				r := &perModule[mi][si][ri]
-				if r.Status != StatusNotApplicable {
-					r.EvaluatedAt = start
-					r.fp = r.fingerprint()
-					m[r.Rule] = r
-				}
+		nv := &nodeVerdicts{site: s.Site, revision: s.Node.Revision, evaluated: now}
+		for _, ar := range order {
+			out := &outs[ar.mod]
+			if out.err != nil {
+				// The module failed as a whole (closed, a record refused):
+				// every rule an error.
+				nv.entries = append(nv.entries, entry{rule: ar.info, status: abi.Error, errMsg: "evaluation failed: " + out.err.Error()})
+				continue
 			}
+			rr := &out.res[ar.idx]
+			v := rr.Verdicts[si]
+			if v == abi.NotApplicable {
+				continue
+			}
+			en := entry{rule: ar.info, status: v}
+			if v > abi.Error {
+				en.status = abi.Error // the sandbox reports garbage as errors; be sure
+			}
+			en.actual, en.expected = ar.info.values(out.records[si])
+			if ar.info.expSlot < 0 {
+				en.expected = nil // the rule's literal
+			}
+			if en.status == abi.Error {
+				en.errMsg = batchError(rr.Errors, si)
+			}
+			nv.entries = append(nv.entries, en)
 		}
-		fresh[s.Node.Name] = m
+		fresh[si] = nv
 	}
 
 	// Swap them in, noting what changed.
+	var changed []nodeRule
 	var changes []Change
-	sum := Summary{Nodes: len(subjects), Rules: rules, Verdicts: map[Status]int{}, At: start}
-	e.mu.Lock()
-	live := map[string]bool{}
-	for _, md := range mods {
-		for _, r := range md.m.Manifest().Rules {
-			live[r.Name] = true
+	sum := Summary{Nodes: len(subjects), Rules: len(order), Verdicts: map[Status]int{}, At: start}
+	note := func(node string, old, cur *entry, nvOld, nvCur *nodeVerdicts) {
+		rule := ""
+		if cur != nil {
+			rule = cur.rule.Name
+		} else {
+			rule = old.rule.Name
 		}
+		changed = append(changed, nodeRule{node, rule})
+		if e.deps.OnChange == nil {
+			return
+		}
+		var ch Change
+		if old != nil {
+			ch.From = statusOf(old.status)
+		}
+		if cur != nil {
+			ch.Result = cur.result(node, nvCur)
+		} else {
+			ch.Result = old.result(node, nvOld)
+			ch.Result.Status, ch.Result.Actual, ch.Result.Expected, ch.Result.Message = StatusNotApplicable, nil, nil, ""
+			ch.Result.Since, ch.Result.EvaluatedAt = start, start
+		}
+		changes = append(changes, ch)
 	}
-	for node, m := range fresh {
+	e.mu.Lock()
+	for si, s := range subjects {
+		node := s.Node.Name
+		cur := fresh[si]
 		old := e.results[node]
-		for rule, r := range m {
-			sum.Verdicts[r.Status]++
-			if o := old[rule]; o != nil && o.fp == r.fp {
-				r.Since = o.Since
-				continue
-			}
-			r.Since = start
-			ch := Change{Result: *r}
-			if o := old[rule]; o != nil {
-				ch.From = o.Status
-			}
-			changes = append(changes, ch)
+		var oldEntries []entry
+		if old != nil {
+			oldEntries = old.entries
 		}
-		for rule, o := range old {
-			if m[rule] == nil {
-				changes = append(changes, notApplicable(o, live[rule], start))
+		// Both lists are sorted by rule name: merge them.
+		i, j := 0, 0
+		for i < len(oldEntries) || j < len(cur.entries) {
+			switch {
+			case j == len(cur.entries) || (i < len(oldEntries) && oldEntries[i].rule.Name < cur.entries[j].rule.Name):
+				note(node, &oldEntries[i], nil, old, cur)
+				i++
+			case i == len(oldEntries) || cur.entries[j].rule.Name < oldEntries[i].rule.Name:
+				cur.entries[j].since = now
+				note(node, nil, &cur.entries[j], old, cur)
+				j++
+			default:
+				o, c := &oldEntries[i], &cur.entries[j]
+				if sameVerdict(o, c) {
+					c.since = o.since
+				} else {
+					c.since = now
+					note(node, o, c, old, cur)
+				}
+				i++
+				j++
 			}
 		}
-		e.results[node] = m
+		if old != nil && old.site != cur.site {
+			// The stored results carry the site: rewrite them all.
+			for _, c := range cur.entries {
+				changed = append(changed, nodeRule{node, c.rule.Name})
+			}
+		}
+		e.results[node] = cur
 	}
 	for _, node := range gone {
-		for _, o := range e.results[node] {
-			changes = append(changes, notApplicable(o, false, start))
-		}
-		delete(e.results, node)
-	}
-	// Nodes not evaluated keep their verdicts, except those of rules that
-	// are gone (a policy file removed).
-	for node, m := range e.results {
-		if fresh[node] != nil {
-			continue
-		}
-		for rule, o := range m {
-			if !live[rule] {
-				changes = append(changes, notApplicable(o, false, start))
-				delete(m, rule)
+		if old := e.results[node]; old != nil {
+			for k := range old.entries {
+				note(node, &old.entries[k], nil, old, nil)
 			}
+			delete(e.results, node)
 		}
 	}
-	counts := map[Status]int{}
-	for _, m := range e.results {
-		for _, r := range m {
-			counts[r.Status]++
+	counts := map[abi.Verdict]int{}
+	for _, nv := range e.results {
+		for k := range nv.entries {
+			counts[nv.entries[k].status]++
 		}
+	}
+	for _, nv := range fresh {
+		for k := range nv.entries {
+			sum.Verdicts[statusOf(nv.entries[k].status)]++
+		}
+	}
+	for _, c := range changed {
+		e.dirty[c] = struct{}{}
 	}
 	e.lastEval = start
 	e.mu.Unlock()
 
-	for _, st := range Statuses() {
-		if st != StatusNotApplicable {
-			e.metrics.verdicts.WithLabelValues(string(st)).Set(float64(counts[st]))
-		}
+	for _, v := range []abi.Verdict{abi.Compliant, abi.Violation, abi.Error} {
+		e.metrics.verdicts.WithLabelValues(string(statusOf(v))).Set(float64(counts[v]))
 	}
 	for _, c := range changes {
 		e.metrics.changes.WithLabelValues(string(c.Result.Status)).Inc()
 	}
-	sum.Changed = len(changes)
-	if e.store != nil {
-		e.persist(ctx)
+	sum.Changed = len(changed)
+	if len(changed) > 0 {
+		e.persistSoon()
 	}
 	if e.deps.OnChange != nil && len(changes) > 0 {
 		e.deps.OnChange(changes)
@@ -216,35 +270,8 @@ func (e *Engine) evaluate(ctx context.Context, names []string, trigger string) S
 	d := e.now().Sub(start)
 	e.metrics.duration.Observe(d.Seconds())
 	sum.Duration = d.Round(time.Microsecond).String()
-	e.log.Debug("policies evaluated", "trigger", trigger, "nodes", sum.Nodes, "rules", rules, "changed", len(changes), "duration", d)
+	e.log.Debug("policies evaluated", "trigger", trigger, "nodes", sum.Nodes, "rules", sum.Rules, "changed", len(changed), "duration", d)
 	return sum
-}
-
-// notApplicable is the change of a verdict that went away.
-func notApplicable(o *Result, ruleLive bool, at time.Time) Change {
-	r := *o
-	r.Status, r.Actual, r.Expected, r.Since, r.EvaluatedAt = StatusNotApplicable, nil, nil, at, at
-	r.Message = ""
-	if !ruleLive {
-		r.Message = "the rule or the node is gone"
-	}
-	return Change{From: o.Status, Result: r}
-}
-
-// errorResults are the verdicts of a module whose Eval failed as a whole
-// (a closed module, a record it refused): every rule an error.
-func errorResults(m *sandbox.Module, file string, subjects []Subject, err error) [][]Result {
-	man := m.Manifest()
-	out := make([][]Result, len(subjects))
-	for i, s := range subjects {
-		out[i] = make([]Result, len(man.Rules))
-		for ri, r := range man.Rules {
-			out[i][ri] = Result{Node: s.Node.Name, Site: s.Site, Rule: r.Name, Policy: file, Line: r.Line,
-				Action: r.Action, Status: StatusError, Target: r.Target, Template: r.Template,
-				NodeRevision: s.Node.Revision, Message: "evaluation failed: " + err.Error()}
-		}
-	}
-	return out
 }
 
 // Filter selects results; empty fields match everything.
@@ -257,73 +284,89 @@ type Filter struct {
 	Policy string
 }
 
+func (f Filter) match(node string, site string, ri *ruleInfo, st Status) bool {
+	return (f.Node == "" || node == f.Node) && (f.Rule == "" || ri.Name == f.Rule) && (f.Site == "" || site == f.Site) &&
+		(f.Status == "" || st == f.Status) && (f.Policy == "" || ri.policy == f.Policy)
+}
+
 // Results returns the verdicts that match f, sorted by node then rule.
-// Not-applicable verdicts are not kept: asking for Status
-// not_applicable lists them from the rules loaded.
+// Not-applicable verdicts are not kept: asking for Status not_applicable
+// lists them from the rules loaded.
 func (e *Engine) Results(f Filter) []Result {
+	out, _ := e.ResultsPage(f, Cursor{}, 0)
+	return out
+}
+
+// Cursor is where a page of results starts: after (Node, Rule); the zero
+// Cursor starts at the beginning.
+type Cursor struct {
+	Node, Rule string
+}
+
+// ResultsPage returns limit (0: all) of the verdicts that match f after
+// the cursor, sorted by node then rule, and whether more follow. Only the
+// page is materialized: a million verdicts are cheap to skip, not to print.
+func (e *Engine) ResultsPage(f Filter, after Cursor, limit int) ([]Result, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	var out []Result
-	nodes := slices.Sorted(maps.Keys(e.results))
-	if f.Node != "" {
-		nodes = []string{f.Node}
-	}
-	if f.Status == StatusNotApplicable {
-		return e.notApplicableLocked(f, nodes)
-	}
-	for _, node := range nodes {
-		m := e.results[node]
-		for _, rule := range slices.Sorted(maps.Keys(m)) {
-			r := m[rule]
-			if f.match(r) {
-				out = append(out, *r)
-			}
-		}
-	}
-	return out
-}
-
-func (f Filter) match(r *Result) bool {
-	return (f.Rule == "" || r.Rule == f.Rule) && (f.Site == "" || r.Site == f.Site) &&
-		(f.Status == "" || r.Status == f.Status) && (f.Policy == "" || r.Policy == f.Policy)
-}
-
-// notApplicableLocked lists the (node, rule) pairs of the rules loaded that
-// have no verdict.
-func (e *Engine) notApplicableLocked(f Filter, nodes []string) []Result {
+	nodes := []string{f.Node}
 	if f.Node == "" {
-		nodes = slices.Sorted(maps.Keys(e.nodes))
-	}
-	var out []Result
-	for _, node := range nodes {
-		n := e.nodes[node]
-		if n == nil {
-			continue
+		if f.Status == StatusNotApplicable {
+			nodes = slices.Sorted(maps.Keys(e.nodes))
+		} else {
+			nodes = slices.Sorted(maps.Keys(e.results))
 		}
-		site := siteOf(e.chainLocked(n.Location))
-		for _, rel := range slices.Sorted(maps.Keys(e.files)) {
-			l := e.files[rel]
-			if l.module == nil {
+	}
+	if after.Node != "" {
+		i, _ := slices.BinarySearch(nodes, after.Node)
+		nodes = nodes[i:]
+	}
+	out := []Result{}
+	// skip says whether (node, rule) is at or before the cursor.
+	skip := func(node, rule string) bool {
+		return after.Node != "" && (node < after.Node || (node == after.Node && rule <= after.Rule))
+	}
+	for _, node := range nodes {
+		nv := e.results[node]
+		if f.Status == StatusNotApplicable {
+			n := e.nodes[node]
+			if n == nil {
 				continue
 			}
-			for _, r := range l.module.Manifest().Rules {
-				if e.results[node][r.Name] != nil {
+			site := siteOf(e.chainLocked(n.Location))
+			for _, ar := range e.order {
+				if skip(node, ar.info.Name) || (nv != nil && nv.find(ar.info.Name) != nil) ||
+					!f.match(node, site, ar.info, StatusNotApplicable) {
 					continue
 				}
-				res := Result{Node: node, Site: site, Rule: r.Name, Policy: rel, Line: r.Line, Action: r.Action,
-					Status: StatusNotApplicable, Target: r.Target, Template: r.Template, NodeRevision: n.Revision, EvaluatedAt: e.lastEval}
-				if f.match(&res) {
-					out = append(out, res)
+				if limit > 0 && len(out) == limit {
+					return out, true
 				}
+				r := ar.info.result(abi.NotApplicable, nil, nil, "")
+				r.Node, r.Site, r.NodeRevision, r.EvaluatedAt = node, site, n.Revision, e.lastEval
+				out = append(out, r)
 			}
+			continue
+		}
+		if nv == nil {
+			continue
+		}
+		for k := range nv.entries {
+			en := &nv.entries[k]
+			if skip(node, en.rule.Name) || !f.match(node, nv.site, en.rule, statusOf(en.status)) {
+				continue
+			}
+			if limit > 0 && len(out) == limit {
+				return out, true
+			}
+			out = append(out, en.result(node, nv))
 		}
 	}
-	return out
+	return out, false
 }
 
 // NodeResults returns every rule's verdict on one node, not-applicable
-// ones included, in policy file then rule order; false when the node is
-// unknown.
+// ones included, in rule-name order; false when the node is unknown.
 func (e *Engine) NodeResults(node string) ([]Result, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -331,21 +374,19 @@ func (e *Engine) NodeResults(node string) ([]Result, bool) {
 	if n == nil {
 		return nil, false
 	}
-	var out []Result
+	nv := e.results[node]
 	site := siteOf(e.chainLocked(n.Location))
-	for _, rel := range slices.Sorted(maps.Keys(e.files)) {
-		l := e.files[rel]
-		if l.module == nil {
-			continue
-		}
-		for _, r := range l.module.Manifest().Rules {
-			if res := e.results[node][r.Name]; res != nil {
-				out = append(out, *res)
+	out := []Result{}
+	for _, ar := range e.order {
+		if nv != nil {
+			if en := nv.find(ar.info.Name); en != nil {
+				out = append(out, en.result(node, nv))
 				continue
 			}
-			out = append(out, Result{Node: node, Site: site, Rule: r.Name, Policy: rel, Line: r.Line, Action: r.Action,
-				Status: StatusNotApplicable, Target: r.Target, Template: r.Template, NodeRevision: n.Revision, EvaluatedAt: e.lastEval})
 		}
+		r := ar.info.result(abi.NotApplicable, nil, nil, "")
+		r.Node, r.Site, r.NodeRevision, r.EvaluatedAt = node, site, n.Revision, e.lastEval
+		out = append(out, r)
 	}
 	return out, true
 }
@@ -365,7 +406,7 @@ func (e *Engine) NodeName(ref string) (string, bool) {
 	return "", false
 }
 
-// Status is the engine's state for the API.
+// EngineStatus is the engine's state for the API.
 type EngineStatus struct {
 	Dir       string    `json:"dir"`
 	Ready     bool      `json:"ready"`

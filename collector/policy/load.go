@@ -57,6 +57,7 @@ type loaded struct {
 	srcHash string          // of the file's current bytes
 	module  *sandbox.Module // nil when no version ever loaded
 	wasm    []byte          // module's bytes
+	rules   []*ruleInfo     // of module, when set
 }
 
 // fileSig is what the poll compares: a change of any re-reads the directory.
@@ -161,6 +162,9 @@ func (e *Engine) loadDir(ctx context.Context, prev map[string]*loaded) (next map
 					owner[r.Name] = rel
 				}
 			}
+		}
+		if l.module != nil {
+			l.rules = ruleInfos(l.module.Manifest(), rel)
 		}
 		next[rel] = l
 	}

@@ -82,68 +82,95 @@ type Result struct {
 	// EvaluatedAt when it was last found.
 	Since       time.Time `json:"since,omitzero"`
 	EvaluatedAt time.Time `json:"evaluated_at,omitzero"`
-
-	fp string // fingerprint, computed once by the engine
 }
 
-// fingerprint is what makes two results the same verdict: what is written
-// to etcd again only when it changes.
-func (r *Result) fingerprint() string {
-	b, _ := json.Marshal([]any{r.Site, r.Policy, r.Line, r.Action, r.Status, r.Target, r.Actual, r.Expected, r.Template, r.Message})
-	return string(b)
+// ruleInfo is a rule of a loaded module, with what all its verdicts share.
+type ruleInfo struct {
+	abi.Rule
+	policy string
+	// targetSlot is the record slot of Target (-1 for apply); expSlot the
+	// slot of Expected.Field (-1 for a literal, whose rendering is expected).
+	targetSlot, expSlot int
+	expected            any
 }
 
-// verdict is the Result of rule number rule of m on one record: everything
-// but the node's identity. errMsg is the sandbox's reason for an error.
-func verdict(m *abi.Manifest, rule int, rec []abi.Value, v abi.Verdict, errMsg string) Result {
-	r := m.Rules[rule]
-	res := Result{Rule: r.Name, Line: r.Line, Action: r.Action, Status: statusOf(v), Target: r.Target, Template: r.Template}
-	slot := func(path string) (abi.Value, bool) {
+// ruleInfos describes the rules of a module whose manifest is m.
+func ruleInfos(m abi.Manifest, policy string) []*ruleInfo {
+	slot := func(path string) int {
 		for i, f := range m.Fields {
-			if f.Path == path && i < len(rec) {
-				return rec[i], true
+			if f.Path == path {
+				return i
 			}
 		}
-		return abi.Null(), false
+		return -1
 	}
-	var expected abi.Value
+	out := make([]*ruleInfo, len(m.Rules))
+	for i, r := range m.Rules {
+		ri := &ruleInfo{Rule: r, policy: policy, targetSlot: -1, expSlot: -1}
+		if r.Action != abi.ActionApply {
+			ri.targetSlot = slot(r.Target)
+			if r.Expected != nil {
+				if r.Expected.Field != "" {
+					ri.expSlot = slot(r.Expected.Field)
+				} else {
+					ri.expected = record.Render(abi.FromJSON(r.Expected.Value))
+				}
+			}
+		}
+		out[i] = ri
+	}
+	return out
+}
+
+// values are the actual and expected values of the rule on a record.
+func (ri *ruleInfo) values(rec []abi.Value) (actual, expected any) {
+	if ri.targetSlot >= 0 && ri.targetSlot < len(rec) {
+		actual = record.Render(rec[ri.targetSlot])
+	}
+	expected = ri.expected
+	if ri.expSlot >= 0 && ri.expSlot < len(rec) {
+		expected = record.Render(rec[ri.expSlot])
+	}
+	return actual, expected
+}
+
+// describe is the message of a verdict, for people.
+func (ri *ruleInfo) describe(st Status, actual, expected any, errMsg string) string {
 	expectedFrom := ""
-	if r.Action != abi.ActionApply {
-		actual, _ := slot(r.Target)
-		res.Actual = record.Render(actual)
-		if r.Expected != nil {
-			if r.Expected.Field != "" {
-				expected, _ = slot(r.Expected.Field)
-				expectedFrom = " (" + r.Expected.Field + ")"
-			} else {
-				expected = abi.FromJSON(r.Expected.Value)
-			}
-		}
-		res.Expected = record.Render(expected)
+	if ri.Expected != nil && ri.Expected.Field != "" {
+		expectedFrom = " (" + ri.Expected.Field + ")"
 	}
-	switch res.Status {
+	switch st {
 	case StatusError:
-		res.Message = errMsg
-		if res.Message == "" {
-			res.Message = fmt.Sprintf("rule %s: the module returned an error verdict", r.Name)
+		if errMsg == "" {
+			return fmt.Sprintf("rule %s: the module returned an error verdict", ri.Name)
 		}
-	case StatusNotApplicable:
+		return errMsg
 	case StatusViolation:
-		switch r.Action {
+		switch ri.Action {
 		case abi.ActionSet:
-			res.Message = fmt.Sprintf("%s would be set to %s%s (now %s)", r.Target, jsonText(res.Expected), expectedFrom, jsonText(res.Actual))
+			return fmt.Sprintf("%s would be set to %s%s (now %s)", ri.Target, jsonText(expected), expectedFrom, jsonText(actual))
 		case abi.ActionApply:
-			res.Message = fmt.Sprintf("template %s: the module returned a violation for an apply rule", r.Template)
-		default:
-			res.Message = fmt.Sprintf("%s is %s, expected %s%s", r.Target, jsonText(res.Actual), jsonText(res.Expected), expectedFrom)
+			return fmt.Sprintf("template %s: the module returned a violation for an apply rule", ri.Template)
 		}
+		return fmt.Sprintf("%s is %s, expected %s%s", ri.Target, jsonText(actual), jsonText(expected), expectedFrom)
 	case StatusCompliant:
-		switch r.Action {
-		case abi.ActionApply:
-			res.Message = "template " + r.Template + " applies"
-		default:
-			res.Message = fmt.Sprintf("%s is %s", r.Target, jsonText(res.Actual))
+		if ri.Action == abi.ActionApply {
+			return "template " + ri.Template + " applies"
 		}
+		return fmt.Sprintf("%s is %s", ri.Target, jsonText(actual))
+	}
+	return ""
+}
+
+// result is the Result of the rule on one node (its identity left to the
+// caller) for verdict v.
+func (ri *ruleInfo) result(v abi.Verdict, actual, expected any, errMsg string) Result {
+	st := statusOf(v)
+	res := Result{Rule: ri.Name, Policy: ri.policy, Line: ri.Line, Action: ri.Action, Status: st,
+		Target: ri.Target, Template: ri.Template, Message: ri.describe(st, actual, expected, errMsg)}
+	if ri.Action != abi.ActionApply {
+		res.Actual, res.Expected = actual, expected
 	}
 	return res
 }
@@ -207,25 +234,28 @@ func EvaluateModule(ctx context.Context, m *sandbox.Module, policy string, subje
 	if err != nil {
 		return nil, err
 	}
+	infos := ruleInfos(man, policy)
 	out := make([][]Result, len(subjects))
 	for i := range out {
 		out[i] = make([]Result, len(man.Rules))
 	}
-	for ri := range man.Rules {
-		errs := rr[ri].Errors
+	for ri, info := range infos {
 		for i, s := range subjects {
-			msg := ""
-			for _, be := range errs {
-				if i >= be.First && i < be.Last {
-					msg = be.Err.Error()
-					break
-				}
-			}
-			res := verdict(&man, ri, records[i], rr[ri].Verdicts[i], msg)
-			res.Node, res.Site, res.Policy = s.Node.Name, s.Site, policy
-			res.NodeRevision = s.Node.Revision
+			actual, expected := info.values(records[i])
+			res := info.result(rr[ri].Verdicts[i], actual, expected, batchError(rr[ri].Errors, i))
+			res.Node, res.Site, res.NodeRevision = s.Node.Name, s.Site, s.Node.Revision
 			out[i][ri] = res
 		}
 	}
 	return out, nil
+}
+
+// batchError is the sandbox's reason for the error verdict of record i.
+func batchError(errs []sandbox.BatchError, i int) string {
+	for _, be := range errs {
+		if i >= be.First && i < be.Last {
+			return be.Err.Error()
+		}
+	}
+	return ""
 }

@@ -66,13 +66,23 @@ func (e *Engine) SetProposals(node string) []SetProposal {
 }
 
 // Templates returns the templates APPLY rules assign to a node, in policy
-// file then rule order, each once (for the template issue).
+// file then rule order (POLICY.md), each once (for the template issue).
 func (e *Engine) Templates(node string) []string {
-	res, _ := e.NodeResults(node)
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	nv := e.results[node]
+	if nv == nil {
+		return nil
+	}
 	var out []string
-	for _, r := range res {
-		if r.Action == abi.ActionApply && r.Status == StatusCompliant && !slices.Contains(out, r.Template) {
-			out = append(out, r.Template)
+	for _, l := range e.active {
+		for _, ri := range l.rules {
+			if ri.Action != abi.ActionApply || slices.Contains(out, ri.Template) {
+				continue
+			}
+			if en := nv.find(ri.Name); en != nil && en.status == abi.Compliant {
+				out = append(out, ri.Template)
+			}
 		}
 	}
 	return out
