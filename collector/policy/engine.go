@@ -48,7 +48,8 @@ type Dependencies struct {
 	// history issue provides it) leaves the derived.* fields null.
 	Derived func(node string) (*model.DeviceState, bool)
 	// OnChange, when set, receives the verdicts that changed after each
-	// evaluation (for the history of changes).
+	// evaluation (for the history of changes). It is called by the
+	// evaluation itself: queue the changes rather than write them there.
 	OnChange func([]Change)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
