@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make demo: a collector on embedded etcd, a simulator of 1,000 SNMP devices
-# (imported into the collector) and an agent polling them, all on loopback,
+# (imported into the collector) and three agents sharing them, all on loopback,
 # with data and logs in .run/demo. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,18 +72,28 @@ start "simulator ($DEVICES devices on 127.1.0.1…, UDP $SNMP_PORT)" "$RUN/snmps
 wait_for "the simulator" "${pids[-1]}" "$RUN/snmpsim.log" test -s "$RUN/devices.csv"
 ./bin/unetctl import "$RUN/devices.csv"
 
-start agent "$RUN/agent-1.log" \
-	./bin/unet-agent --collector "$UNET_SERVER" --site "$SITE" --data-dir "$RUN/agent-1" \
-	--name agent-1 --listen 127.0.0.1:9181 --log-format text
-wait_for "the agent" "${pids[-1]}" "$RUN/agent-1.log" curl -sf http://127.0.0.1:9181/healthz
+# Three agents share the site: they gossip on 127.0.0.1:7946-7948 and
+# split the nodes by consistent hashing; kill one and the others take its
+# nodes over.
+agent_pids=()
+for i in 1 2 3; do
+	start "agent-$i" "$RUN/agent-$i.log" \
+		./bin/unet-agent --collector "$UNET_SERVER" --site "$SITE" --data-dir "$RUN/agent-$i" \
+		--name "agent-$i" --listen "127.0.0.1:918$i" --log-format text \
+		--gossip "127.0.0.1:794$((5 + i))" --join 127.0.0.1:7946,127.0.0.1:7947,127.0.0.1:7948
+	agent_pids+=("${pids[-1]}")
+done
+for i in 1 2 3; do
+	wait_for "agent-$i" "${agent_pids[i - 1]}" "$RUN/agent-$i.log" curl -sf "http://127.0.0.1:918$i/readyz"
+done
 
 cat <<MSG
 
-μNet demo is running: $DEVICES simulated devices in site $SITE, polled by agent-1.
+μNet demo is running: $DEVICES simulated devices in site $SITE, shared by agent-1, agent-2 and agent-3.
 
   API          $UNET_SERVER/api/v1/nodes
   OpenAPI      $UNET_SERVER/api/v1/openapi.json
-  metrics      $UNET_SERVER/metrics (collector)   http://127.0.0.1:9181/metrics (agent)
+  metrics      $UNET_SERVER/metrics (collector)   http://127.0.0.1:9181/metrics (agent-1; 9182, 9183)
   logs         $RUN/*.log
 
 Try, in another terminal (export UNET_SERVER=$UNET_SERVER):
@@ -91,12 +101,15 @@ Try, in another terminal (export UNET_SERVER=$UNET_SERVER):
   ./bin/unetctl node list --location $SITE --limit 10
   ./bin/unetctl node show sim-00001 -o yaml
   ./bin/unetctl location tree
+  ./bin/unetctl agents                          # who polls how many nodes
+  ./bin/unetctl node status sim-00001           # polled by, last poll
   ./bin/unetctl policy list                     # the policy files in $POLICIES
   ./bin/unetctl compliance --failing | head -20  # verdicts per node and rule
   ./bin/unetctl compliance --rule junos-edge-version -o json | head -30
   ./bin/unetctl policy eval $POLICIES/site-standards.unet --node sim-00001
   ./bin/unet-agent --collector \$UNET_SERVER --site $SITE --data-dir /tmp/unet-once --once -o json | head -50
-  grep -c 'interface' $RUN/agent-1.log        # events the agent derived (flaps every 10 min)
+  grep -c 'interface' $RUN/agent-*.log        # events the agents derived (flaps every 10 min)
+  kill \$(pgrep -f 'name agent-3')            # the others take its nodes over (unetctl agents)
 
 Ctrl-C stops it all.
 MSG
