@@ -75,7 +75,7 @@ func (a *app) eventsCommand() *cobra.Command {
 			for i, e := range events {
 				rows[i] = eventRow{Time: e.Time, Type: string(e.Type), Interface: e.Interface, From: e.From, To: e.To, Detail: eventDetail(e)}
 			}
-			if err := printList(a, rows, eventColumns(time.Local), "events in the range"); err != nil {
+			if err := printList(a, rows, eventColumns(time.Local), "events"); err != nil {
 				return err
 			}
 			if len(events) == limit && a.conf.output == outputTable {

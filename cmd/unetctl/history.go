@@ -278,7 +278,7 @@ the interface speed) or errors (in + out errors per second).`,
 			if err != nil {
 				return err
 			}
-			return printList(a, top, topColumns(metric), "interfaces with data in the range")
+			return printList(a, top, topColumns(metric), "interface rates")
 		},
 	}
 	r.register(cmd, time.Hour)
@@ -349,7 +349,7 @@ func (a *app) historyAvailabilityCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printList(a, av, availabilityColumns(), "polls in the range")
+			return printList(a, av, availabilityColumns(), "device polls")
 		},
 	}
 	r.register(cmd, 24*time.Hour)
