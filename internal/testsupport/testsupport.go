@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -30,13 +31,22 @@ func Etcd(t testing.TB) *clientv3.Client {
 // EtcdServer is Etcd that also returns the server, for tests that stop it.
 func EtcdServer(t testing.TB) (*embedded.Server, *clientv3.Client) {
 	t.Helper()
-	cfg := embedded.DefaultConfig(t.TempDir())
-	cfg.ClientURL = fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))
-	cfg.PeerURL = fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))
-	cfg.Fast = true
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	srv, err := embedded.Start(ctx, cfg, Logger(t))
+	var srv *embedded.Server
+	var err error
+	// A port free a moment ago may be taken by the time etcd binds it
+	// (parallel tests): try other ports.
+	for attempt := 0; attempt < 5; attempt++ {
+		cfg := embedded.DefaultConfig(t.TempDir())
+		cfg.ClientURL = fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))
+		cfg.PeerURL = fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))
+		cfg.Fast = true
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		srv, err = embedded.Start(ctx, cfg, Logger(t))
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("start embedded etcd: %v", err)
 	}
@@ -49,9 +59,32 @@ func EtcdServer(t testing.TB) (*embedded.Server, *clientv3.Client) {
 	return srv, cli
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// Ports FreePort picks from: below the kernel's ephemeral range (32768 and
+// up on Linux), so that an outgoing connection's local port never takes a
+// port a test chose and has yet to bind (or binds again after a restart).
+const (
+	freePortMin = 20000
+	freePortMax = 32000
+)
+
+// FreePort returns a port free on 127.0.0.1 for TCP and UDP a moment ago,
+// chosen at random below the ephemeral range.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	for range 100 {
+		port := freePortMin + rand.IntN(freePortMax-freePortMin)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err != nil {
+			continue
+		}
+		u.Close()
+		return port
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("free port: %v", err)
