@@ -18,6 +18,7 @@ import (
 
 	"github.com/unet-project/unet/collector/agents"
 	"github.com/unet-project/unet/collector/desired"
+	"github.com/unet-project/unet/collector/history"
 	"github.com/unet-project/unet/collector/policy"
 	"github.com/unet-project/unet/shared/model"
 )
@@ -84,6 +85,13 @@ type Dependencies struct {
 	// Policies is the policy engine; nil answers the policy and
 	// compliance endpoints with 503.
 	Policies *policy.Engine
+	// History returns the history store, or why there is none now (an
+	// error answered 503, with Retry-After when it is a
+	// history.UnavailableError); nil answers the history routes 503: no
+	// history store is configured (history.go).
+	History func() (*history.Store, error)
+	// Ingest handles POST /ingest (collector/ingest); nil answers 503.
+	Ingest gin.HandlerFunc
 }
 
 // API is the collector's REST API.
@@ -100,6 +108,9 @@ type API struct {
 	openapi []byte
 
 	policies *policy.Engine // nil: no policy engine
+
+	history func() (*history.Store, error) // nil: no history store
+	ingest  gin.HandlerFunc                // nil: no history store
 }
 
 // New builds the API and registers its metrics.
@@ -125,7 +136,7 @@ func New(cfg Config, deps Dependencies) (*API, error) {
 		return nil, fmt.Errorf("api: OpenAPI document: %w", err)
 	}
 	a := &API{cfg: cfg, store: deps.Store, agents: deps.Agents, latest: deps.Latest, log: deps.Logger, reg: deps.Registry, metrics: m, openapi: doc,
-		policies: deps.Policies}
+		policies: deps.Policies, history: deps.History, ingest: deps.Ingest}
 	a.engine = a.newEngine()
 	a.v1 = a.engine.Group(apiPrefix)
 	a.routes()

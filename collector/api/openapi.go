@@ -19,6 +19,8 @@ func openAPIDocument() ([]byte, error) {
 	maps.Copy(schemas, policyOpenAPISchemas())
 	maps.Copy(paths, agentsOpenAPIPaths())
 	maps.Copy(schemas, agentsOpenAPISchemas())
+	maps.Copy(paths, historyOpenAPIPaths())
+	maps.Copy(schemas, historyOpenAPISchemas())
 	doc := obj{
 		"openapi": "3.0.3",
 		"info": obj{

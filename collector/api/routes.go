@@ -31,5 +31,6 @@ func (a *API) routes() {
 	g.POST("/agent/heartbeat", a.handleHeartbeat)
 	g.GET("/agents", a.handleAgents)
 	g.GET("/nodes/:ref/status", a.handleNodeStatus)
-	a.policyRoutes(g) // compliance and policies (policies.go, compliance.go)
+	a.policyRoutes(g)  // compliance and policies (policies.go, compliance.go)
+	a.historyRoutes(g) // ingest, history, node interfaces (history.go)
 }
