@@ -54,7 +54,8 @@ type Config struct {
 }
 
 // Retention is how many days of each kind of history are kept; 0 keeps it
-// forever. Whole days (partitions) are dropped: up to one more day stays.
+// forever. Whole partitions are dropped: up to one more day stays, one more
+// month for the hourly rollups (partitioned by month).
 type Retention struct {
 	// Raw: interface and device samples and the ingested-batch markers.
 	Raw int `yaml:"raw-days"`

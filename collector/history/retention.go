@@ -21,8 +21,9 @@ func (c *Config) retentionDays() map[string]int {
 	}
 }
 
-// DropExpired drops the daily partitions that retention no longer keeps
-// as of now: with N days, a table keeps today and the N days before. It
+// DropExpired drops the partitions that retention no longer keeps as of
+// now: with N days, a table keeps today and the N days before (a table
+// partitioned by month keeps the month of that day too). It
 // returns the partitions dropped, as "table/YYYYMMDD". ClickHouse drops a
 // partition at once (its files), unlike a TTL or a DELETE that rewrites.
 func (s *Store) DropExpired(ctx context.Context, now time.Time) (dropped []string, err error) {
@@ -32,7 +33,7 @@ func (s *Store) DropExpired(ctx context.Context, now time.Time) (dropped []strin
 		if days == 0 {
 			continue
 		}
-		cutoff := yyyymmdd(now.UTC().AddDate(0, 0, -days))
+		cutoff := now.UTC().AddDate(0, 0, -days)
 		rows, err := s.conn.Query(ctx,
 			"SELECT DISTINCT partition_id FROM system.parts WHERE database = ? AND table = ? AND active",
 			s.cfg.Database, table)
@@ -46,12 +47,7 @@ func (s *Store) DropExpired(ctx context.Context, now time.Time) (dropped []strin
 				rows.Close()
 				return dropped, classify("list partitions of "+table, err, s.cfg.RetryAfter)
 			}
-			day, err := strconv.Atoi(id)
-			if err != nil {
-				// Not one of our daily partitions: leave it alone.
-				continue
-			}
-			if day < cutoff {
+			if expired(id, cutoff) {
 				old = append(old, id)
 			}
 		}
@@ -70,8 +66,22 @@ func (s *Store) DropExpired(ctx context.Context, now time.Time) (dropped []strin
 	return dropped, nil
 }
 
-func yyyymmdd(t time.Time) int {
-	return t.Year()*10000 + int(t.Month())*100 + t.Day()
+// expired says a partition holds only days before the cutoff's: a daily
+// partition (YYYYMMDD) before its day, a monthly one (YYYYMM) before its
+// month. Partitions of another form are not ours: they are kept.
+func expired(id string, cutoff time.Time) bool {
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		return false
+	}
+	day := cutoff.Year()*10000 + int(cutoff.Month())*100 + cutoff.Day()
+	switch len(id) {
+	case 8:
+		return n < day
+	case 6:
+		return n < day/100
+	}
+	return false
 }
 
 // retentionLoop runs DropExpired at start and every RetentionInterval.

@@ -13,9 +13,12 @@ import (
 // and is accepted by current releases: no DateTime64, Map, TTL, CODEC,
 // LowCardinality (experimental in 18.16) or SimpleAggregateFunction.
 //
-// Every table is partitioned by day, so that retention drops whole
-// partitions, and ordered for the queries NOCs run: one interface or one
-// device over a time range. Rollups are fed by materialized views from the
+// Tables are partitioned by day, so that retention drops whole partitions,
+// and ordered for the queries NOCs run: one interface or one device over a
+// time range. The hourly rollups, kept for two years and read over months,
+// are partitioned by month: a query reads one part per partition at least,
+// and 30 daily parts made a 30-day history 3-4 times slower (measured on
+// 18.16: 17-24 ms against 5-7 ms). Rollups are fed by materialized views from the
 // raw samples at insert time; they cover what was inserted after they were
 // created.
 //
@@ -146,7 +149,7 @@ func migrations() []migration {
 				polls UInt64,
 				reachable_polls UInt64
 			) ENGINE = SummingMergeTree((polls, reachable_polls))
-			PARTITION BY toYYYYMMDD(bucket)
+			PARTITION BY toYYYYMM(bucket)
 			ORDER BY (node, bucket)`,
 			`CREATE MATERIALIZED VIEW IF NOT EXISTS device_samples_1h_mv TO device_samples_1h AS
 			SELECT node, toStartOfHour(ts) AS bucket, count() AS polls, sum(toUInt64(reachable)) AS reachable_polls
@@ -170,6 +173,10 @@ func rateColumnsDDL() string {
 // last oper status. The -If form, rather than avg over Nullable, because
 // 18.16 and current releases disagree on the state type of the latter.
 func interfaceRollupDDL(table string) string {
+	partition := "toYYYYMMDD(bucket)"
+	if table == tableInterfaceSamples1h {
+		partition = "toYYYYMM(bucket)"
+	}
 	cols := []string{
 		"node String", "ifname String", "bucket DateTime",
 		"samples AggregateFunction(count)",
@@ -187,8 +194,8 @@ func interfaceRollupDDL(table string) string {
 	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
 				%s
 			) ENGINE = AggregatingMergeTree()
-			PARTITION BY toYYYYMMDD(bucket)
-			ORDER BY (node, ifname, bucket)`, table, strings.Join(cols, ",\n\t\t\t\t"))
+			PARTITION BY %s
+			ORDER BY (node, ifname, bucket)`, table, strings.Join(cols, ",\n\t\t\t\t"), partition)
 }
 
 func interfaceRollupView(table, truncate string) string {

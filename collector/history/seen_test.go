@@ -262,3 +262,26 @@ func TestReplayAfterAFailedFlushWritesOnlyWhatIsMissing(t *testing.T) {
 		}
 	}
 }
+
+func TestExpired(t *testing.T) {
+	cutoff := time.Date(2026, 11, 16, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"20261115", true},
+		{"20261116", false}, // the cutoff's day is kept
+		{"20261201", false},
+		{"20251231", true},
+		{"202610", true},
+		{"202611", false}, // the cutoff's month is kept
+		{"202612", false},
+		{"all", false}, // unpartitioned (tuple())
+		{"2026", false},
+	}
+	for _, tt := range tests {
+		if got := expired(tt.id, cutoff); got != tt.want {
+			t.Errorf("expired(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+}
