@@ -1,6 +1,7 @@
 // Package collector wires the collector's components: the desired-state
-// store on etcd (embedded or external), the REST API and the HTTP server.
-// Later components (ingest, history, policies) plug in here.
+// store on etcd (embedded or external), the REST API and the HTTP server,
+// the agent registry, the policy engine, and with ClickHouse configured the
+// history store, the ingest endpoint and the latest-state view.
 package collector
 
 import (
@@ -26,6 +27,9 @@ import (
 	"github.com/unet-project/unet/collector/api"
 	"github.com/unet-project/unet/collector/desired"
 	"github.com/unet-project/unet/collector/desired/embedded"
+	"github.com/unet-project/unet/collector/history"
+	"github.com/unet-project/unet/collector/ingest"
+	"github.com/unet-project/unet/collector/latest"
 	"github.com/unet-project/unet/collector/policy"
 	"github.com/unet-project/unet/internal/logging"
 )
@@ -45,6 +49,11 @@ type Config struct {
 	API             api.Config     `yaml:"api"`
 	Agents          agents.Config  `yaml:"agents"`
 	Policies        policy.Config  `yaml:"policies"`
+	// ClickHouse is the history store; an empty address runs the
+	// collector without history and ingest (their routes answer 503).
+	ClickHouse history.Config `yaml:"clickhouse"`
+	Ingest     ingest.Config  `yaml:"ingest"`
+	Latest     latest.Config  `yaml:"latest"`
 }
 
 // EtcdConfig chooses the desired-state backend: an external cluster when
@@ -76,7 +85,18 @@ func DefaultConfig() Config {
 		API:             api.DefaultConfig(),
 		Agents:          agents.DefaultConfig(),
 		Policies:        policy.DefaultConfig(),
+		ClickHouse:      defaultClickHouse(),
+		Ingest:          ingest.DefaultConfig(),
+		Latest:          latest.DefaultConfig(),
 	}
+}
+
+// defaultClickHouse is history's defaults without an address: history is
+// off until one is given (--clickhouse).
+func defaultClickHouse() history.Config {
+	c := history.DefaultConfig()
+	c.Address = ""
+	return c
 }
 
 // Validate refuses a configuration that cannot work, before anything starts.
@@ -100,6 +120,25 @@ func (c *Config) Validate() error {
 	if err := c.Policies.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.ClickHouse.Address != "" {
+		if err := c.ClickHouse.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("clickhouse: %w", err))
+		}
+		if err := c.Ingest.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := c.Latest.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if raw := c.ClickHouse.Retention.Raw; raw > 0 && c.Ingest.DedupeWindow > time.Duration(raw)*24*time.Hour {
+			errs = append(errs, fmt.Errorf("ingest dedupe-window (%s) must not exceed the raw retention (%d days): the batch markers are gone beyond it",
+				c.Ingest.DedupeWindow, raw))
+		}
+		if c.Ingest.MaxBatchRows > c.ClickHouse.MaxPendingRows {
+			errs = append(errs, fmt.Errorf("ingest max-batch-rows (%d) must not exceed clickhouse max-pending-rows (%d): such a batch could never be written",
+				c.Ingest.MaxBatchRows, c.ClickHouse.MaxPendingRows))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -111,7 +150,9 @@ type Collector struct {
 	etcd     *embedded.Server // nil with an external cluster
 	client   *clientv3.Client
 	agents   *agents.Registry
-	policies *policy.Engine // nil without a policy directory
+	policies *policy.Engine  // nil without a policy directory
+	latest   *latest.View    // nil without ClickHouse
+	history  *historyService // nil without ClickHouse
 	server   *http.Server
 	listener net.Listener
 }
@@ -141,11 +182,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (c *Collector, err e
 	if err != nil {
 		return nil, err
 	}
+	deps := api.Dependencies{Store: store, Logger: log.With("component", "api"), Registry: c.registry, Agents: c.agents}
+	if cfg.ClickHouse.Address != "" {
+		if c.latest, err = latest.New(cfg.Latest, latest.Dependencies{Logger: log, Registry: c.registry}); err != nil {
+			return nil, err
+		}
+		c.history = newHistoryService(cfg, log, c.registry, c.latest)
+		deps.Latest, deps.History, deps.Ingest = c.latest.Get, c.history.store, c.history.handleIngest
+	}
 	if c.policies, err = c.newPolicies(ctx, store); err != nil {
 		return nil, err
 	}
-	a, err := api.New(cfg.API, api.Dependencies{Store: store, Logger: log.With("component", "api"), Registry: c.registry, Agents: c.agents,
-		Policies: c.policies})
+	deps.Policies = c.policies
+	a, err := api.New(cfg.API, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -250,6 +299,12 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer stopRegistry()
 	go func() { _ = c.agents.Run(rctx) }()
 	defer c.startPolicies(ctx)() // stopped before etcd closes
+	if c.history != nil {
+		// Connects in the background; stopped after the server drained
+		// the ingest requests (defers run last in, first out).
+		c.history.start(ctx)
+		defer c.history.stop()
+	}
 	c.log.Info("collector serving", "listen", c.Addr())
 	var etcdErr <-chan error
 	if c.etcd != nil {

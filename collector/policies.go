@@ -23,10 +23,14 @@ func (c *Collector) newPolicies(ctx context.Context, store *desired.Store) (*pol
 		// ~25 ms from the cache.
 		cfg.Sandbox.CacheDir = filepath.Join(c.cfg.DataDir, "policy-cache")
 	}
-	return policy.New(ctx, cfg, policy.Dependencies{
+	deps := policy.Dependencies{
 		Logger: c.log.With("component", "policy"), Registry: c.registry,
 		Store: store, Etcd: c.client, StorePrefix: c.cfg.Store.Prefix,
-	})
+	}
+	if c.latest != nil {
+		deps.Derived = c.latest.Derived // derived.* from the latest-state view
+	}
+	return policy.New(ctx, cfg, deps)
 }
 
 // startPolicies runs the policy engine, which reloads its directory on

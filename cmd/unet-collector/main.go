@@ -50,7 +50,11 @@ func newCommand(getenv func(string) string, run func(context.Context, collector.
 		Short: "The μNet collector: desired state, REST API, history and policies",
 		Long: `unet-collector keeps the desired state of the network in etcd (an embedded
 single-member etcd in --data-dir unless --etcd-endpoints names a cluster) and
-serves the REST API that unetctl and dashboards use.
+serves the REST API that unetctl and dashboards use. With --clickhouse it
+also takes the agents' batches (POST /api/v1/ingest) into ClickHouse and
+serves history and the latest observed state; when ClickHouse is down at
+start it keeps trying in the background and answers those routes 503
+meanwhile.
 
 Configuration, from lowest to highest precedence: defaults, the YAML file
 given with --config (see deploy/collector.yaml), UNET_* environment variables,
@@ -81,6 +85,8 @@ flags. Environment variables:
 	f.StringVar(&flagCfg.Store.Prefix, "etcd-prefix", flagCfg.Store.Prefix, "key prefix of μNet's objects in etcd")
 	f.StringVar(&flagCfg.Log.Level, "log-level", flagCfg.Log.Level, "debug, info, warn or error")
 	f.StringVar(&flagCfg.Log.Format, "log-format", flagCfg.Log.Format, "json, text, or auto (text on a terminal)")
+	f.StringVar(&flagCfg.ClickHouse.Address, "clickhouse", flagCfg.ClickHouse.Address, "ClickHouse native-protocol address (host:9000) for history and ingest; none: the collector runs without them (env UNET_CLICKHOUSE_ADDRESS)")
+	f.StringVar(&flagCfg.ClickHouse.Database, "clickhouse-database", flagCfg.ClickHouse.Database, "ClickHouse database, created when missing")
 	f.StringVar(&flagCfg.Policies.Dir, "policies", flagCfg.Policies.Dir, "directory of policy files (*.unet, *.wasm) to evaluate; reloaded on change and on SIGHUP (env UNET_POLICIES_DIR)")
 	return cmd
 }
@@ -98,18 +104,20 @@ func resolveConfig(cmd *cobra.Command, configFile string, flags *collector.Confi
 // applyFlags copies the flags the user set over cfg.
 func applyFlags(cmd *cobra.Command, cfg, flags *collector.Config) {
 	config.ApplyChanged(cmd.Flags(), map[string]func(){
-		"data-dir":        func() { cfg.DataDir = flags.DataDir },
-		"listen":          func() { cfg.Listen = flags.Listen },
-		"etcd-endpoints":  func() { cfg.Etcd.Endpoints = flags.Etcd.Endpoints },
-		"etcd-ca-cert":    func() { cfg.Etcd.CACert = flags.Etcd.CACert },
-		"etcd-cert":       func() { cfg.Etcd.Cert = flags.Etcd.Cert },
-		"etcd-key":        func() { cfg.Etcd.Key = flags.Etcd.Key },
-		"etcd-username":   func() { cfg.Etcd.Username = flags.Etcd.Username },
-		"etcd-client-url": func() { cfg.Etcd.EmbeddedClientURL = flags.Etcd.EmbeddedClientURL },
-		"etcd-peer-url":   func() { cfg.Etcd.EmbeddedPeerURL = flags.Etcd.EmbeddedPeerURL },
-		"etcd-prefix":     func() { cfg.Store.Prefix = flags.Store.Prefix },
-		"log-level":       func() { cfg.Log.Level = flags.Log.Level },
-		"log-format":      func() { cfg.Log.Format = flags.Log.Format },
-		"policies":        func() { cfg.Policies.Dir = flags.Policies.Dir },
+		"data-dir":            func() { cfg.DataDir = flags.DataDir },
+		"listen":              func() { cfg.Listen = flags.Listen },
+		"etcd-endpoints":      func() { cfg.Etcd.Endpoints = flags.Etcd.Endpoints },
+		"etcd-ca-cert":        func() { cfg.Etcd.CACert = flags.Etcd.CACert },
+		"etcd-cert":           func() { cfg.Etcd.Cert = flags.Etcd.Cert },
+		"etcd-key":            func() { cfg.Etcd.Key = flags.Etcd.Key },
+		"etcd-username":       func() { cfg.Etcd.Username = flags.Etcd.Username },
+		"etcd-client-url":     func() { cfg.Etcd.EmbeddedClientURL = flags.Etcd.EmbeddedClientURL },
+		"etcd-peer-url":       func() { cfg.Etcd.EmbeddedPeerURL = flags.Etcd.EmbeddedPeerURL },
+		"etcd-prefix":         func() { cfg.Store.Prefix = flags.Store.Prefix },
+		"log-level":           func() { cfg.Log.Level = flags.Log.Level },
+		"log-format":          func() { cfg.Log.Format = flags.Log.Format },
+		"policies":            func() { cfg.Policies.Dir = flags.Policies.Dir },
+		"clickhouse":          func() { cfg.ClickHouse.Address = flags.ClickHouse.Address },
+		"clickhouse-database": func() { cfg.ClickHouse.Database = flags.ClickHouse.Database },
 	})
 }
