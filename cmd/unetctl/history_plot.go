@@ -77,7 +77,6 @@ func renderPlot(points []apiclient.InterfacePoint, from, to time.Time, step time
 	in := plotColumns(points, func(p apiclient.InterfacePoint) *float64 { return p.InBps }, from, to, cols, gap)
 	out := plotColumns(points, func(p apiclient.InterfacePoint) *float64 { return p.OutBps }, from, to, cols, gap)
 
-	ticks := max(2, min(cols/(xLabel+6)+1, 7))
 	opts := []asciigraph.Option{
 		asciigraph.Height(rows),
 		asciigraph.LowerBound(0),
@@ -85,11 +84,6 @@ func renderPlot(points []apiclient.InterfacePoint, from, to time.Time, step time
 		asciigraph.Offset(plotOffset),
 		asciigraph.YAxisValueFormatter(func(v float64) string { return bitRate(roundTo(v, tick)) }),
 		asciigraph.SeriesChars(asciigraph.DefaultCharSet, outCharSet),
-		asciigraph.XAxisRange(float64(from.Unix()), float64(to.Unix())),
-		asciigraph.XAxisTickCount(ticks),
-		asciigraph.XAxisValueFormatter(func(v float64) string {
-			return time.Unix(int64(math.Round(v)), 0).In(o.loc).Format(layout)
-		}),
 	}
 	inColor, outColor := asciigraph.Default, asciigraph.Default
 	if o.color {
@@ -99,6 +93,9 @@ func renderPlot(points []apiclient.InterfacePoint, from, to time.Time, step time
 	var b strings.Builder
 	b.WriteString(asciigraph.PlotMany([][]float64{in, out}, opts...))
 	b.WriteString("\n")
+	// The x axis is ours: asciigraph spreads its ticks evenly from end to
+	// end, and ranges seldom start at round times.
+	writeTimeAxis(&b, leftPad, cols, from, to, layout, o.loc)
 	b.WriteString(strings.Repeat(" ", leftPad))
 	b.WriteString(paint("── in", inColor, o.color) + "   " + paint("━━ out", outColor, o.color) + "   times in " + zoneName(from, o.loc) + "\n")
 	return b.String()
@@ -109,6 +106,67 @@ func paint(s string, c asciigraph.AnsiColor, color bool) string {
 		return s
 	}
 	return c.String() + s + asciigraph.Default.String()
+}
+
+// tickIntervals are the round intervals between x axis ticks.
+var tickIntervals = []time.Duration{
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
+	24 * time.Hour, 2 * 24 * time.Hour, 7 * 24 * time.Hour, 14 * 24 * time.Hour, 28 * 24 * time.Hour,
+	91 * 24 * time.Hour, 364 * 24 * time.Hour,
+}
+
+// timeTicks returns the round times in [from, to] at the smallest
+// interval that gives at most maxTicks of them, aligned on loc's clock
+// (hours and days start where the clock says).
+func timeTicks(from, to time.Time, maxTicks int, loc *time.Location) []time.Time {
+	for _, iv := range tickIntervals {
+		first := align(from, iv, loc)
+		if first.Before(from) {
+			first = first.Add(iv)
+		}
+		if n := int(to.Sub(first)/iv) + 1; n <= maxTicks {
+			ticks := make([]time.Time, 0, n)
+			for t := first; !t.After(to); t = t.Add(iv) {
+				ticks = append(ticks, t)
+			}
+			return ticks
+		}
+	}
+	return []time.Time{from, to}
+}
+
+// align rounds t down to a multiple of iv on loc's clock.
+func align(t time.Time, iv time.Duration, loc *time.Location) time.Time {
+	_, offset := t.In(loc).Zone()
+	shift := time.Duration(offset) * time.Second
+	return t.Add(shift).Truncate(iv).Add(-shift)
+}
+
+// writeTimeAxis writes the x axis under a chart of cols columns that
+// starts at leftPad (column 0 at from, cols-1 at to): a line with a tick
+// at each round time and the times under them, centred, none overlapping.
+func writeTimeAxis(b *strings.Builder, leftPad, cols int, from, to time.Time, layout string, loc *time.Location) {
+	labelWidth := utf8.RuneCountInString(layout)
+	ticks := timeTicks(from, to, min(max(2, cols/(labelWidth+2)), 8), loc)
+	span := float64(to.Sub(from))
+	line := []rune(strings.Repeat(" ", leftPad-1) + "└" + strings.Repeat("─", cols))
+	labels := []rune(strings.Repeat(" ", leftPad+cols+labelWidth))
+	end := -1 // of the last label written
+	for _, t := range ticks {
+		col := int(math.Round(float64(t.Sub(from)) / span * float64(cols-1)))
+		line[leftPad+col] = '┬'
+		text := []rune(t.In(loc).Format(layout))
+		start := max(leftPad+col-len(text)/2, 0)
+		if start <= end+1 {
+			continue
+		}
+		copy(labels[start:], text)
+		end = start + len(text) - 1
+	}
+	b.WriteString(string(line) + "\n")
+	b.WriteString(strings.TrimRight(string(labels), " ") + "\n")
 }
 
 // zoneName is the abbreviation of the time zone the labels are in.

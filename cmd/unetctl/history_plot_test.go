@@ -93,6 +93,7 @@ func TestPlotGolden(t *testing.T) {
 			gapFrom: min(30), gapTo: min(36)}},
 		{name: "hourly_7d_80", width: 80, step: time.Hour, fx: fixture{from: base, to: day(7), step: time.Hour, peak: 9.5e6}},
 		{name: "narrow_50", width: 50, step: 5 * time.Minute, fx: fixture{from: base, to: min(360), step: 5 * time.Minute, peak: 42e3}},
+		{name: "unaligned_1h_80", width: 80, fx: fixture{from: base.Add(13*time.Minute + 27*time.Second), to: min(73).Add(27 * time.Second), step: time.Minute, peak: 120e6}},
 		{name: "flat_zero_80", width: 80, fx: fixture{from: base, to: min(10), step: 30 * time.Second, peak: 0, outShare: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,5 +242,49 @@ func TestPointRows(t *testing.T) {
 	flappy := pointRows(pts, 1)
 	if len(flappy) != 1 || flappy[0].oper != "up→…→up (6 changes)" {
 		t.Errorf("one row: %+v", flappy)
+	}
+}
+
+func TestTimeTicks(t *testing.T) {
+	at := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	ist := time.FixedZone("IST", 5*3600+1800)
+	for _, tc := range []struct {
+		name     string
+		from, to string
+		max      int
+		loc      *time.Location
+		want     []string // in loc, "15:04" or "01-02 15:04"
+	}{
+		{"an hour from a round time", "2026-11-26T10:00:00Z", "2026-11-26T11:00:00Z", 8, time.UTC,
+			[]string{"10:00", "10:10", "10:20", "10:30", "10:40", "10:50", "11:00"}},
+		{"an hour from any time", "2026-11-26T10:13:27Z", "2026-11-26T11:13:27Z", 8, time.UTC,
+			[]string{"10:20", "10:30", "10:40", "10:50", "11:00", "11:10"}},
+		{"fewer ticks", "2026-11-26T10:13:27Z", "2026-11-26T11:13:27Z", 4, time.UTC,
+			[]string{"10:15", "10:30", "10:45", "11:00"}},
+		{"hours on a half-hour zone's clock", "2026-11-26T00:00:00Z", "2026-11-26T06:00:00Z", 8, ist,
+			[]string{"06:00", "07:00", "08:00", "09:00", "10:00", "11:00"}},
+		{"days at midnight", "2026-11-26T10:00:00Z", "2026-11-30T10:00:00Z", 5, time.UTC,
+			[]string{"11-27 00:00", "11-28 00:00", "11-29 00:00", "11-30 00:00"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			layout := "15:04"
+			if len(tc.want[0]) > 5 {
+				layout = "01-02 15:04"
+			}
+			var got []string
+			for _, tk := range timeTicks(at(tc.from), at(tc.to), tc.max, tc.loc) {
+				got = append(got, tk.In(tc.loc).Format(layout))
+			}
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("ticks %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
