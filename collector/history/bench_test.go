@@ -5,6 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/unet-project/unet/internal/testsupport"
 	"github.com/unet-project/unet/shared/model"
 )
 
@@ -24,9 +28,14 @@ func benchSamples(n int, start time.Time) []model.Sample {
 // one batch of 10k or 100k rows per call (markers and rollup views
 // included).
 func BenchmarkWriteSamples(b *testing.B) {
-	s := newStore(b, "", func(c *Config) { c.BatchRows = 200_000 })
+	addr := testsupport.ClickHouse(b)
 	for _, size := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			// A store (and metrics) of its own, on a database of its own.
+			s := newStore(b, addr, func(c *Config) {
+				c.BatchRows = 200_000
+				c.Database = fmt.Sprintf("bench_%d", size)
+			})
 			rows := benchSamples(size, time.Now().UTC().Add(-time.Hour))
 			seq := uint64(0)
 			b.ResetTimer()
@@ -37,6 +46,16 @@ func BenchmarkWriteSamples(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(size)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			// Where the time goes: the samples insert (with its rollup
+			// views) and the two marker inserts of each flush.
+			for _, table := range []string{tableInterfaceSamples, tableBatches} {
+				var m dto.Metric
+				if err := s.metrics.insertDuration.WithLabelValues(table).(prometheus.Metric).Write(&m); err != nil {
+					b.Fatal(err)
+				}
+				h := m.GetHistogram()
+				b.ReportMetric(h.GetSampleSum()/float64(h.GetSampleCount())*1000, "ms/insert-"+table)
+			}
 		})
 	}
 }
