@@ -30,7 +30,8 @@ import (
 type historyService struct {
 	cfg      history.Config
 	ingest   ingest.Config
-	log      *slog.Logger
+	log      *slog.Logger // component=history
+	base     *slog.Logger // for the components, which name themselves
 	registry prometheus.Registerer
 	latest   *latest.View
 
@@ -54,7 +55,7 @@ const (
 )
 
 func newHistoryService(cfg Config, log *slog.Logger, reg prometheus.Registerer, view *latest.View) *historyService {
-	h := &historyService{cfg: cfg.ClickHouse, ingest: cfg.Ingest, log: log.With("component", "history"), registry: reg, latest: view,
+	h := &historyService{cfg: cfg.ClickHouse, ingest: cfg.Ingest, log: log.With("component", "history"), base: log, registry: reg, latest: view,
 		done: make(chan struct{})}
 	msg := fmt.Sprintf("connecting to ClickHouse at %s", cfg.ClickHouse.Address)
 	h.lastErr.Store(&msg)
@@ -94,7 +95,7 @@ func (h *historyService) run(ctx context.Context) {
 	for attempt := 1; ; attempt++ {
 		err := func() (err error) {
 			if store == nil {
-				if store, err = history.New(ctx, h.cfg, history.Dependencies{Logger: h.log, Registry: h.registry}); err != nil {
+				if store, err = history.New(ctx, h.cfg, history.Dependencies{Logger: h.base, Registry: h.registry}); err != nil {
 					return err
 				}
 			}
@@ -107,7 +108,7 @@ func (h *historyService) run(ctx context.Context) {
 					return err
 				}
 			}
-			in, err := ingest.New(ctx, h.ingest, ingest.Dependencies{History: store, Logger: h.log, Registry: h.registry, Latest: h.latest})
+			in, err := ingest.New(ctx, h.ingest, ingest.Dependencies{History: store, Logger: h.base, Registry: h.registry, Latest: h.latest})
 			if err != nil {
 				return err
 			}
