@@ -150,6 +150,12 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// Ping checks that ClickHouse answers (for /readyz): an *UnavailableError
+// when it does not.
+func (s *Store) Ping(ctx context.Context) error {
+	return classify("ping ClickHouse "+s.cfg.Address, s.conn.Ping(ctx), s.cfg.RetryAfter)
+}
+
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("history store closed")
 

@@ -453,7 +453,9 @@ func (s *Store) Availability(ctx context.Context, nodes []string, from, to time.
 // since the given time, from the raw samples (argMax by time), sorted by
 // node and interface index: what the collector's in-memory latest-state
 // view starts from. The system group (names, descriptions) is not part of
-// the history and stays empty.
+// the history and stays empty. Rates are those of the newest sample (nil
+// when it had none) on 18.16; current releases' argMax skips NULLs and
+// give the newest rates that exist.
 func (s *Store) Latest(ctx context.Context, since time.Time) (states []model.DeviceState, err error) {
 	start := time.Now()
 	defer func() { s.observe("latest", start, err) }()

@@ -179,7 +179,13 @@ func TestClickHouseDownAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if err := s.Ping(ctxT(t)); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
 	server.Stop()
+	if err := s.Ping(ctxT(t)); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Ping with ClickHouse down = %v, want ErrUnavailable", err)
+	}
 	start := time.Now()
 	err := s.Write(ctxT(t), batch(2))
 	if !errors.Is(err, ErrUnavailable) {
