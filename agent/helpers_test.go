@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -62,7 +63,9 @@ func startCollector(t *testing.T) *collector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// A port below the ephemeral range: Start binds it again after Stop,
+	// and an outgoing connection must not have taken it meanwhile.
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", testsupport.FreePort(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
