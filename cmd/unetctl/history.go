@@ -304,7 +304,7 @@ func topColumns(metric topMetric) []column[apiclient.TopInterface] {
 	return []column[T]{
 		{header: "NODE", key: "node", get: func(t T) string { return t.Node }},
 		{header: "INTERFACE", key: "interface", get: func(t T) string { return t.Interface }},
-		{header: strings.ToUpper(string(metric)), key: "value", get: human, human: true},
+		{header: topHeader(metric), key: "value", get: human, human: true},
 		{header: "VALUE", key: "value", get: func(t T) string { return strconv.FormatFloat(t.Value, 'f', -1, 64) }, csvOnly: true},
 		{header: "SPEED", key: "speed_bps", get: func(t T) string {
 			if t.SpeedBps == 0 {
@@ -314,6 +314,19 @@ func topColumns(metric topMetric) []column[apiclient.TopInterface] {
 		}, human: true},
 		{header: "SPEED", key: "speed_bps", get: func(t T) string { return strconv.FormatUint(t.SpeedBps, 10) }, csvOnly: true},
 	}
+}
+
+// topHeader names the value column of `history top` for people.
+func topHeader(metric topMetric) string {
+	switch metric {
+	case "in_bps":
+		return "AVG IN"
+	case "out_bps":
+		return "AVG OUT"
+	case "errors":
+		return "ERRORS"
+	}
+	return "UTILISATION"
 }
 
 func (a *app) historyAvailabilityCommand() *cobra.Command {

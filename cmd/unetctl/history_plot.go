@@ -35,10 +35,12 @@ const (
 
 // outCharSet draws the out series in heavy lines, so the two series tell
 // apart without colors.
-var outCharSet = asciigraph.CharSet{
-	Horizontal: "━", VerticalLine: "┃",
-	ArcDownRight: "┏", ArcDownLeft: "┓", ArcUpRight: "┗", ArcUpLeft: "┛",
-	EndCap: "╸", StartCap: "╺",
+func outCharSet() asciigraph.CharSet {
+	return asciigraph.CharSet{
+		Horizontal: "━", VerticalLine: "┃",
+		ArcDownRight: "┏", ArcDownLeft: "┓", ArcUpRight: "┗", ArcUpLeft: "┛",
+		EndCap: "╸", StartCap: "╺",
+	}
 }
 
 // renderPlot draws the points of [from, to) and returns the chart with its
@@ -48,7 +50,7 @@ func renderPlot(points []apiclient.InterfacePoint, from, to time.Time, step time
 	have := false
 	for _, p := range points {
 		for _, v := range []*float64{p.InBps, p.OutBps} {
-			if ok(v) {
+			if usable(v) {
 				have = true
 				top = math.Max(top, *v)
 			}
@@ -83,7 +85,7 @@ func renderPlot(points []apiclient.InterfacePoint, from, to time.Time, step time
 		asciigraph.UpperBound(float64(rows) * tick),
 		asciigraph.Offset(plotOffset),
 		asciigraph.YAxisValueFormatter(func(v float64) string { return bitRate(roundTo(v, tick)) }),
-		asciigraph.SeriesChars(asciigraph.DefaultCharSet, outCharSet),
+		asciigraph.SeriesChars(asciigraph.DefaultCharSet, outCharSet()),
 	}
 	inColor, outColor := asciigraph.Default, asciigraph.Default
 	if o.color {
@@ -109,19 +111,21 @@ func paint(s string, c asciigraph.AnsiColor, color bool) string {
 }
 
 // tickIntervals are the round intervals between x axis ticks.
-var tickIntervals = []time.Duration{
-	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
-	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
-	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
-	24 * time.Hour, 2 * 24 * time.Hour, 7 * 24 * time.Hour, 14 * 24 * time.Hour, 28 * 24 * time.Hour,
-	91 * 24 * time.Hour, 364 * 24 * time.Hour,
+func tickIntervals() []time.Duration {
+	const day = 24 * time.Hour
+	return []time.Duration{
+		time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+		time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+		time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
+		day, 2 * day, 7 * day, 14 * day, 28 * day, 91 * day, 364 * day,
+	}
 }
 
 // timeTicks returns the round times in [from, to] at the smallest
 // interval that gives at most maxTicks of them, aligned on loc's clock
 // (hours and days start where the clock says).
 func timeTicks(from, to time.Time, maxTicks int, loc *time.Location) []time.Time {
-	for _, iv := range tickIntervals {
+	for _, iv := range tickIntervals() {
 		first := align(from, iv, loc)
 		if first.Before(from) {
 			first = first.Add(iv)
@@ -175,7 +179,8 @@ func zoneName(t time.Time, loc *time.Location) string {
 	return name
 }
 
-func ok(v *float64) bool { return v != nil && !math.IsNaN(*v) && !math.IsInf(*v, 0) && *v >= 0 }
+// usable is a rate the plot can draw: there, finite, not negative.
+func usable(v *float64) bool { return v != nil && !math.IsNaN(*v) && !math.IsInf(*v, 0) && *v >= 0 }
 
 // yScale picks the value of one row of the chart from 1, 2, 2.5 and 5
 // times a power of ten, the smallest that fits top in at most height
@@ -278,7 +283,7 @@ func plotColumns(points []apiclient.InterfacePoint, value func(apiclient.Interfa
 	for _, p := range points {
 		v := value(p)
 		c := col(p.Time)
-		if !ok(v) || c < 0 || c >= n {
+		if !usable(v) || c < 0 || c >= n {
 			continue
 		}
 		if count[c] == 0 {
@@ -335,10 +340,10 @@ func pointRows(points []apiclient.InterfacePoint, maxRows int) []pointRow {
 		var in, out []float64
 		var statuses []string
 		for _, p := range g {
-			if ok(p.InBps) {
+			if usable(p.InBps) {
 				in = append(in, *p.InBps)
 			}
-			if ok(p.OutBps) {
+			if usable(p.OutBps) {
 				out = append(out, *p.OutBps)
 			}
 			if s := string(p.OperStatus); s != "" && (len(statuses) == 0 || statuses[len(statuses)-1] != s) {

@@ -192,6 +192,7 @@ func TestPlotColumns(t *testing.T) {
 	// 11 columns over 100 s: one per 10 s. Points at 0, 20 (joined: 20 s
 	// apart, gap 40 s) and 80 (not joined: 60 s after the previous).
 	got := plotColumns([]apiclient.InterfacePoint{at(0, 10), at(20, 30), at(21, 50), at(80, 5)}, in, base, base.Add(100*time.Second), 11, 40*time.Second)
+	nan := math.NaN()
 	want := []float64{10, 25, 40, nan, nan, nan, nan, nan, 5, nan, nan}
 	if len(got) != len(want) {
 		t.Fatalf("plotColumns = %v", got)
@@ -202,8 +203,6 @@ func TestPlotColumns(t *testing.T) {
 		}
 	}
 }
-
-var nan = math.NaN()
 
 func TestPointRows(t *testing.T) {
 	base := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)

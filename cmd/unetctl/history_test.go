@@ -227,7 +227,7 @@ func TestHistoryTopAndAvailability(t *testing.T) {
 	if q.Get("metric") != "in_bps" || q.Get("site") != "par1" || q.Get("n") != "2" || q.Get("from") == "" {
 		t.Errorf("top query: %s", f.last().Query)
 	}
-	if !strings.Contains(r.out, "IN_BPS") || !strings.Contains(r.out, "850 Mbit/s") || !strings.Contains(r.out, "10.0G") {
+	if !strings.Contains(r.out, "AVG IN") || !strings.Contains(r.out, "850 Mbit/s") || !strings.Contains(r.out, "10.0G") {
 		t.Errorf("top table:\n%s", r.out)
 	}
 	r = f.cli("history", "top", "--metric", "utilization", "-o", "csv")
