@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os/exec"
 	"reflect"
@@ -16,9 +17,11 @@ import (
 	"github.com/unet-project/unet/collector/api"
 	"github.com/unet-project/unet/collector/desired"
 	"github.com/unet-project/unet/collector/history"
+	"github.com/unet-project/unet/collector/ingest"
 	"github.com/unet-project/unet/collector/latest"
 	"github.com/unet-project/unet/internal/testsupport"
 	"github.com/unet-project/unet/shared/model"
+	"github.com/unet-project/unet/shared/wire"
 )
 
 // End-to-end tests of the history commands: the real unetctl binary
@@ -49,11 +52,17 @@ func startHistoryCollector(t *testing.T) *historyCollector {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ing, err := ingest.New(ctx, ingest.DefaultConfig(), ingest.Dependencies{History: hs, Latest: view, Logger: testsupport.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ing.Close) // before the store closes: cleanups run last first
 	store := desired.New(testsupport.Etcd(t), desired.DefaultConfig(), testsupport.Logger(t))
 	a, err := api.New(api.DefaultConfig(), api.Dependencies{
 		Store: store, Logger: testsupport.Logger(t), Registry: prometheus.NewRegistry(),
 		History: func() (*history.Store, error) { return hs, nil },
 		Latest:  view.Get,
+		Ingest:  ing.Handle,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -264,6 +273,34 @@ func TestE2EHistory(t *testing.T) {
 		}
 	})
 
+	t.Run("through the ingest endpoint", func(t *testing.T) {
+		// A poll after the others (and surely before now), as an agent
+		// sends it: r1 Gi0/0/1 went down.
+		ts := o.at(o.polls - 1).Add(30 * time.Second)
+		zero := 0.0
+		c.ingest(t, &wire.Batch{Agent: "agent-par1", Seq: 2, Created: ts,
+			Devices: []model.DeviceSample{{Node: "r1", Time: ts, Reachable: true, Interfaces: 2}},
+			Samples: []model.Sample{{Node: "r1", Time: ts, IfIndex: 1, IfName: "Gi0/0/1", IntervalSeconds: 60, AdminStatus: model.IfUp,
+				OperStatus: model.IfDown, SpeedBps: 1e9, Counter64: true, Rates: model.Rates{InBps: &zero, OutBps: &zero}}},
+			Events: []model.Event{{Time: ts, Node: "r1", Kind: model.EventOperStatus, IfIndex: 1, IfName: "Gi0/0/1", From: "up", To: "down"}},
+		})
+		var ifs []model.InterfaceState
+		c.mustJSON(&ifs, "node", "interfaces", "r1")
+		if len(ifs) != 2 || ifs[0].OperStatus != model.IfDown {
+			t.Errorf("node interfaces after the batch: %+v", ifs)
+		}
+		var points []map[string]any
+		c.mustJSON(&points, "history", "interface", "r1", "Gi0/0/1", "--since", "1h")
+		if last := points[len(points)-1]; last["ts"] != ts.Format(time.RFC3339) || last["oper_status"] != "down" {
+			t.Errorf("the last point: %v", last)
+		}
+		var events []map[string]any
+		c.mustJSON(&events, "events", "r1", "--since", "1h", "--type", "oper_status")
+		if len(events) != 3 || events[0]["ts"] != ts.Format(time.RFC3339) || events[0]["to"] != "down" {
+			t.Errorf("events after the batch: %v", events)
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		c.run("history", "interface", "r9", "Gi0/0/1").wantCode(t, exitError, "not_found", "r9")
 		c.run("events", "r1", "--since", "3000d").wantCode(t, exitError, "longer than")
@@ -282,6 +319,30 @@ func TestE2EHistoryWithoutClickHouse(t *testing.T) {
 	c.mustJSON(&ifs, "node", "interfaces", "r1")
 	if len(ifs) != 0 {
 		t.Errorf("interfaces of a node never polled: %s", ifs)
+	}
+}
+
+// ingest posts a batch to the ingest endpoint as an agent does.
+func (c *historyCollector) ingest(t *testing.T, b *wire.Batch) {
+	t.Helper()
+	body, err := wire.Encode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", c.url+wire.IngestPath, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", wire.ContentType)
+	req.Header.Set("Content-Encoding", wire.ContentEncoding)
+	req.Header.Set(wire.HeaderAgent, b.Agent)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ingest: %s", resp.Status)
 	}
 }
 
