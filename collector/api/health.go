@@ -13,7 +13,10 @@ func (a *API) handleHealthz(c *gin.Context) {
 }
 
 // handleReadyz answers 200 when etcd answers within ReadyTimeout, else 503
-// with the reason.
+// with the reason. With a history store it also says whether ClickHouse
+// answers ("history"), without changing the status: a collector whose
+// ClickHouse is away still serves the desired state and the agents'
+// inventory, and answers ingest with 503 itself.
 func (a *API) handleReadyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), a.cfg.ReadyTimeout)
 	defer cancel()
@@ -22,7 +25,18 @@ func (a *API) handleReadyz(c *gin.Context) {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": err.Error()})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	body := gin.H{"status": "ok"}
+	if a.history != nil {
+		s, err := a.history()
+		if err == nil {
+			err = s.Ping(ctx)
+		}
+		body["history"] = "ok"
+		if err != nil {
+			body["history"] = err.Error()
+		}
+	}
+	c.JSON(http.StatusOK, body)
 }
 
 // handleOpenAPI serves the OpenAPI document.

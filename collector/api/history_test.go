@@ -126,6 +126,21 @@ func TestHistoryRoutesUnavailable(t *testing.T) {
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "2" || !strings.Contains(string(r.body), "connecting to ClickHouse") {
 		t.Errorf("history while connecting: %d %s (Retry-After %q)", r.status, r.body, r.header.Get("Retry-After"))
 	}
+	// Ready all the same (etcd answers), and it says why history is not.
+	if r := e.must(http.StatusOK, req{method: "GET", path: "/readyz"}); !strings.Contains(string(r.body), `"history":"history: ClickHouse unavailable`) {
+		t.Errorf("readyz while connecting: %s", r.body)
+	}
+}
+
+func TestReadyzSaysHistory(t *testing.T) {
+	e := newEnv(t)
+	if r := e.must(http.StatusOK, req{method: "GET", path: "/readyz"}); strings.Contains(string(r.body), "history") {
+		t.Errorf("readyz without history: %s", r.body)
+	}
+	e.withHistory()
+	if r := e.must(http.StatusOK, req{method: "GET", path: "/readyz"}); string(r.body) != `{"history":"ok","status":"ok"}` {
+		t.Errorf("readyz with history: %s", r.body)
+	}
 }
 
 func TestParseTime(t *testing.T) {
