@@ -184,7 +184,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (c *Collector, err e
 	}
 	deps := api.Dependencies{Store: store, Logger: log.With("component", "api"), Registry: c.registry, Agents: c.agents}
 	if cfg.ClickHouse.Address != "" {
-		if c.latest, err = latest.New(cfg.Latest, latest.Dependencies{Logger: log, Registry: c.registry}); err != nil {
+		if c.latest, err = latest.New(cfg.Latest, latest.Dependencies{Logger: log, Registry: c.registry,
+			// A device that appears, goes up or down, or has events is
+			// checked against the policies at once (c.policies is set
+			// below, before anything is ingested).
+			OnChange: func(nodes []string) {
+				if c.policies != nil {
+					c.policies.DerivedChanged(nodes...)
+				}
+			}}); err != nil {
 			return nil, err
 		}
 		c.history = newHistoryService(cfg, log, c.registry, c.latest)

@@ -51,6 +51,11 @@ type Dependencies struct {
 	Logger *slog.Logger
 	// Registry receives the view's gauges; nil registers none.
 	Registry prometheus.Registerer
+	// OnChange, when set, is called after Apply with the nodes whose state
+	// changed in a way that policies check at once: new in the view,
+	// reachability changed, or events (status changes, reboots, LLDP).
+	// Rates move at every poll and are left to periodic evaluation.
+	OnChange func(nodes []string)
 }
 
 // View is the newest state of every device seen. It is safe for
@@ -58,6 +63,8 @@ type Dependencies struct {
 type View struct {
 	cfg Config
 	log *slog.Logger
+
+	onChange func(nodes []string)
 
 	mu    sync.RWMutex
 	nodes map[string]*node
@@ -90,7 +97,7 @@ func New(cfg Config, deps Dependencies) (*View, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	v := &View{cfg: cfg, log: log.With("component", "latest"), nodes: map[string]*node{}}
+	v := &View{cfg: cfg, log: log.With("component", "latest"), nodes: map[string]*node{}, onChange: deps.OnChange}
 	if deps.Registry != nil {
 		for _, c := range []prometheus.Collector{
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -160,10 +167,25 @@ func (v *View) Load(states []model.DeviceState) {
 // The view keeps the batch's rate pointers: callers must not modify the
 // samples afterwards.
 func (v *View) Apply(devices []model.DeviceSample, samples []model.Sample, events []model.Event) {
+	changed := v.apply(devices, samples, events)
+	if v.onChange != nil && len(changed) > 0 {
+		v.onChange(changed)
+	}
+}
+
+// apply is Apply under the lock; it returns the nodes OnChange is told of.
+func (v *View) apply(devices []model.DeviceSample, samples []model.Sample, events []model.Event) []string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	var changed []string
 	for i := range devices {
-		v.applyDevice(&devices[i])
+		d := &devices[i]
+		prev, known := v.nodes[d.Node]
+		wasReachable := known && prev.state.Reachable
+		v.applyDevice(d)
+		if n := v.nodes[d.Node]; n != nil && (!known || n.state.Reachable != wasReachable) {
+			changed = append(changed, d.Node)
+		}
 	}
 	for i := range samples {
 		v.applySample(&samples[i])
@@ -177,7 +199,10 @@ func (v *View) Apply(devices []model.DeviceSample, samples []model.Sample, event
 	sort.SliceStable(order, func(a, b int) bool { return events[order[a]].Time.Before(events[order[b]].Time) })
 	for _, i := range order {
 		v.applyEvent(&events[i])
+		changed = append(changed, events[i].Node)
 	}
+	slices.Sort(changed)
+	return slices.Compact(changed)
 }
 
 func (v *View) applyDevice(d *model.DeviceSample) {

@@ -179,3 +179,29 @@ func TestGetIsACopy(t *testing.T) {
 		t.Errorf("the view changed through Get's answer: %+v", again)
 	}
 }
+
+// TestOnChange: policies hear of new devices, reachability changes and
+// events, not of every poll's rates.
+func TestOnChange(t *testing.T) {
+	var told [][]string
+	v, err := New(DefaultConfig(), Dependencies{OnChange: func(nodes []string) { told = append(told, nodes) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := func(node string, ts time.Time, reachable bool) model.DeviceSample {
+		return model.DeviceSample{Node: node, Time: ts, Reachable: reachable}
+	}
+	v.Apply([]model.DeviceSample{up("a", at(0), true), up("b", at(0), true)}, []model.Sample{sample("a", "Gi1", 1, at(0), model.IfUp, 10)}, nil)
+	v.Apply([]model.DeviceSample{up("a", at(1), true), up("b", at(1), true)}, []model.Sample{sample("a", "Gi1", 1, at(1), model.IfUp, 20)}, nil)
+	v.Apply([]model.DeviceSample{up("a", at(2), true), up("b", at(2), false)}, nil, nil)
+	v.Apply(nil, nil, []model.Event{{Node: "a", Time: at(3), Kind: model.EventOperStatus, IfIndex: 1, IfName: "Gi1", From: "up", To: "down"}})
+	want := [][]string{{"a", "b"}, {"b"}, {"a"}}
+	if len(told) != len(want) {
+		t.Fatalf("told %v, want %v", told, want)
+	}
+	for i := range want {
+		if len(told[i]) != len(want[i]) || told[i][0] != want[i][0] || told[i][len(told[i])-1] != want[i][len(want[i])-1] {
+			t.Fatalf("told %v, want %v", told, want)
+		}
+	}
+}
