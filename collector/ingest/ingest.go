@@ -25,6 +25,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,10 @@ type Config struct {
 	// AcquireTimeout is how long a request waits for one of those slots
 	// before it is answered 429.
 	AcquireTimeout time.Duration `yaml:"acquire-timeout"`
+	// ReadTimeout bounds the reading of a body once it has a slot: a slow
+	// or stuck sender is answered 408 (agents retry) instead of keeping
+	// the slot.
+	ReadTimeout time.Duration `yaml:"read-timeout"`
 	// WriteTimeout is how long a request waits for its rows to be in
 	// ClickHouse before it is answered 503 (the write goes on; the agent's
 	// replay then finds it stored).
@@ -77,6 +82,7 @@ func DefaultConfig() Config {
 		MaxBatchRows:         500_000,
 		MaxConcurrentWrites:  32,
 		AcquireTimeout:       time.Second,
+		ReadTimeout:          30 * time.Second,
 		WriteTimeout:         20 * time.Second,
 		RetryAfter:           2 * time.Second,
 		DedupeWindow:         7 * 24 * time.Hour,
@@ -102,7 +108,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"acquire-timeout", c.AcquireTimeout}, {"write-timeout", c.WriteTimeout}, {"retry-after", c.RetryAfter}, {"dedupe-window", c.DedupeWindow}} {
+	}{{"acquire-timeout", c.AcquireTimeout}, {"read-timeout", c.ReadTimeout}, {"write-timeout", c.WriteTimeout}, {"retry-after", c.RetryAfter}, {"dedupe-window", c.DedupeWindow}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("ingest %s must be positive, got %s", d.name, d.v))
 		}
@@ -249,11 +255,17 @@ func (i *Ingest) handle(c *gin.Context) (string, error) {
 		}
 	}()
 
+	// The server has no read timeout (long requests elsewhere): this one
+	// gets its own.
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(i.cfg.ReadTimeout))
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, int64(i.cfg.MaxBodyBytes)))
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
 		return "", i.tooLarge()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return "", refused(http.StatusRequestTimeout, "timeout", "read_timeout",
+			"the request body did not arrive within %s: send the batch again", i.cfg.ReadTimeout)
 	case err != nil:
 		return "", refused(http.StatusBadRequest, "bad_request", "read", "reading the request body: %v", err)
 	}

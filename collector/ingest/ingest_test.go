@@ -415,3 +415,26 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// TestSlowBodyAnswers408: a sender whose body does not come gives its slot
+// back after ReadTimeout.
+func TestSlowBodyAnswers408(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxConcurrentWrites = 1; c.ReadTimeout = 200 * time.Millisecond })
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	req, _ := http.NewRequest("POST", e.srv.URL+wire.IngestPath, pr)
+	req.Header.Set("Content-Type", wire.ContentType)
+	req.Header.Set("Content-Encoding", wire.ContentEncoding)
+	req.Header.Set(wire.HeaderAgent, "a")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("stuck body: %s, want 408", resp.Status)
+	}
+	if a := e.post(encode(t, batch("a", 1, time.Now().UTC().Add(-time.Minute), 1, 1)), "a"); a.status != http.StatusOK {
+		t.Fatalf("next batch: %d %v", a.status, a.body)
+	}
+}
