@@ -184,13 +184,14 @@ func New(ctx context.Context, cfg Config, deps Dependencies) (*Ingest, error) {
 			log.Debug("agent batches stored", "agent", a, "watermark", r[len(r)-1].Last, "ranges", len(r))
 		}
 	}
-	m, err := newMetrics(deps.Registry)
+	slots := make(chan struct{}, cfg.MaxConcurrentWrites)
+	m, err := newMetrics(deps.Registry, func() float64 { return float64(len(slots)) })
 	if err != nil {
 		return nil, err
 	}
 	return &Ingest{
 		cfg: cfg, deps: deps, log: log, decoder: dec, metrics: m,
-		slots:    make(chan struct{}, cfg.MaxConcurrentWrites),
+		slots:    slots,
 		seen:     seen,
 		inflight: map[batchKey]*write{},
 	}, nil
@@ -509,7 +510,7 @@ type metrics struct {
 	writeDuration prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, slotsInUse func() float64) (*metrics, error) {
 	m := &metrics{
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "unet", Subsystem: "ingest", Name: "batches_total",
@@ -532,7 +533,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.batches, m.rows, m.refused, m.writeDuration} {
+	slots := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "unet", Subsystem: "ingest", Name: "slots_in_use",
+		Help: "Write slots taken (batches being read, decoded or written), of max-concurrent-writes.",
+	}, slotsInUse)
+	for _, c := range []prometheus.Collector{m.batches, m.rows, m.refused, m.writeDuration, slots} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("ingest metrics: %w", err)
 		}
