@@ -120,6 +120,12 @@ type Sample struct {
 	Time    time.Time `json:"time"`
 	IfIndex int       `json:"if_index"`
 	IfName  string    `json:"if_name"`
+	// Descr, Alias and Type are InterfaceState's: the labels as last read
+	// (agents read them every few polls only and repeat them in between),
+	// so that the collector's latest state has them as the agent's has.
+	Descr string `json:"descr"`
+	Alias string `json:"alias"`
+	Type  string `json:"type"`
 	// IntervalSeconds is the time the rates cover, measured with the
 	// device's sysUpTime when it agrees with the wall clock; 0 without rates.
 	IntervalSeconds float64  `json:"interval_seconds,omitempty"`
@@ -154,6 +160,14 @@ type DeviceSample struct {
 	PollDurationSeconds float64            `json:"poll_duration_seconds"`
 	Interfaces          int                `json:"interfaces"`
 	Extra               map[string]float64 `json:"extra,omitempty"`
+	// The system group and vendor as DeviceState has them, as last read
+	// (agents read the system group every few polls only). Like Uptime
+	// and Extra, only a reachable sample has them: a failed poll read
+	// nothing, and its empty values must not replace the last ones seen.
+	SysName     string `json:"sys_name,omitempty"`
+	SysDescr    string `json:"sys_descr,omitempty"`
+	SysObjectID string `json:"sys_object_id,omitempty"`
+	Vendor      Vendor `json:"vendor,omitempty"`
 }
 
 // EventKind says what an Event reports.

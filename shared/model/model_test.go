@@ -271,3 +271,39 @@ func TestDurationJSON(t *testing.T) {
 		t.Error("bad duration accepted")
 	}
 }
+
+// TestSampleLabelsJSON: samples carry the labels of the latest state under
+// the same names (issue 5: the collector's node status has the fields of
+// the agent's `--once` output), and a failed poll's device sample has no
+// system group (omitted, not empty strings that would read as values).
+func TestSampleLabelsJSON(t *testing.T) {
+	s := Sample{Node: "r1", IfIndex: 7, IfName: "Gi0/7", Descr: "GigabitEthernet0/7", Alias: "uplink", Type: "ethernetCsmacd"}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"descr":"GigabitEthernet0/7"`, `"alias":"uplink"`, `"type":"ethernetCsmacd"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("sample %s lacks %s", b, want)
+		}
+	}
+	d := DeviceSample{Node: "r1", Reachable: true, SysName: "r1.example.net", SysDescr: "Cisco IOS",
+		SysObjectID: "1.3.6.1.4.1.9.1.1", Vendor: VendorCisco}
+	b, err = json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"sys_name":"r1.example.net"`, `"sys_descr":"Cisco IOS"`, `"sys_object_id":"1.3.6.1.4.1.9.1.1"`, `"vendor":"cisco"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("device sample %s lacks %s", b, want)
+		}
+	}
+	var back DeviceSample
+	if err := json.Unmarshal(b, &back); err != nil || back.SysName != d.SysName || back.Vendor != VendorCisco {
+		t.Errorf("device sample back from JSON = %+v, %v", back, err)
+	}
+	b, _ = json.Marshal(DeviceSample{Node: "r1", Error: "timeout"})
+	if strings.Contains(string(b), "sys_") || strings.Contains(string(b), "vendor") {
+		t.Errorf("failed poll's device sample %s has a system group", b)
+	}
+}
