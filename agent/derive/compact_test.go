@@ -141,13 +141,26 @@ func TestLabelsRepacked(t *testing.T) {
 		p := poll(time.Duration(i)*time.Minute, uint32(100_000+6000*i), s.ifs...)
 		p.Labels = s.labels
 		before := d.labels
-		st := d.Update(p).State
+		out := d.Update(p)
+		st := out.State
 		if len(st.Interfaces) != len(s.want) {
 			t.Fatalf("step %d: %d interfaces, want %d", i, len(st.Interfaces), len(s.want))
 		}
 		for _, ifc := range st.Interfaces {
 			if got := [3]string{ifc.Name, ifc.Descr, ifc.Alias}; got != s.want[ifc.Index] {
 				t.Errorf("step %d: interface %d labels %q, want %q", i, ifc.Index, got, s.want[ifc.Index])
+			}
+		}
+		// Samples have the same labels, as substrings of d.labels: no
+		// copies, and none of the poll's strings.
+		for _, smp := range out.Samples {
+			for _, l := range [3]string{smp.IfName, smp.Descr, smp.Alias} {
+				if got := [3]string{smp.IfName, smp.Descr, smp.Alias}; got != s.want[smp.IfIndex] {
+					t.Errorf("step %d: sample of interface %d labels %q, want %q", i, smp.IfIndex, got, s.want[smp.IfIndex])
+				}
+				if l != "" && !within(l, d.labels) {
+					t.Errorf("step %d: sample of interface %d: label %q is not in the Deriver's labels string", i, smp.IfIndex, l)
+				}
 			}
 		}
 		if i == 3 && unsafe.StringData(d.labels) != unsafe.StringData(before) {
@@ -157,4 +170,10 @@ func TestLabelsRepacked(t *testing.T) {
 			t.Errorf("step %d: pending labels left", i)
 		}
 	}
+}
+
+// within reports whether sub's bytes lie inside s's.
+func within(sub, s string) bool {
+	b, e := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(sub)))
+	return e >= b && e+uintptr(len(sub)) <= b+uintptr(len(s))
 }

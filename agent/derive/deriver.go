@@ -315,6 +315,9 @@ func (d *Deriver) Feed(p Poll) Output {
 	if d.reachable {
 		out.Device.UptimeSeconds = d.uptimeSeconds()
 		out.Device.Extra = maps.Clone(p.Extra)
+		// The strings the Deriver keeps, not copies: samples are read-only.
+		out.Device.SysName, out.Device.SysDescr, out.Device.SysObjectID = d.sys.Name, d.sys.Descr, d.sys.ObjectID
+		out.Device.Vendor = d.vendor
 	}
 	slices.SortStableFunc(out.Events, func(a, b model.Event) int { return a.Time.Compare(b.Time) })
 	return out
@@ -433,10 +436,11 @@ func (d *Deriver) succeeded(p *Poll) ([]model.Event, []model.Sample) {
 		if prev != nil && d.ok {
 			events = append(events, d.statusEvents(prev, &f, p, st.reboot)...)
 		}
+		// The labels are filled below, once packLabels has them.
 		s := model.Sample{
-			Node: d.node, Time: t, IfIndex: r.Index, IfName: d.labelsOf(&f).name,
+			Node: d.node, Time: t, IfIndex: r.Index,
 			AdminStatus: f.status(FieldAdminStatus), OperStatus: f.status(FieldOperStatus),
-			SpeedBps: f.speed,
+			SpeedBps: f.speed, Type: f.typeName(),
 		}
 		sampleCounters(&s, r)
 		if prev != nil && d.ok {
@@ -469,6 +473,17 @@ func (d *Deriver) succeeded(p *Poll) ([]model.Event, []model.Sample) {
 	d.ifs, d.c32 = next, c32
 	if d.pending != nil {
 		d.packLabels()
+	}
+	// The samples' labels are substrings of d.labels: no copy per poll,
+	// and never the poller's strings (which may share its buffers). Unless
+	// rows came out of order (seen), samples[i] is the row of d.ifs[i].
+	for i := range samples {
+		f := &d.ifs[i]
+		if seen != nil {
+			f = d.find(samples[i].IfIndex)
+		}
+		l := d.labelsOf(f)
+		samples[i].IfName, samples[i].Descr, samples[i].Alias = l.name, l.descr, l.alias
 	}
 
 	if p.HaveLLDP {
@@ -560,6 +575,15 @@ func (d *Deriver) updateLabels(f *iface, prev *iface, r *Interface) {
 	d.pending = append(d.pending, l)
 }
 
+// typeName is the IANAifType name of f, "" when the device never gave
+// ifType.
+func (f *iface) typeName() string {
+	if f.has&FieldType != 0 || f.typ != 0 {
+		return IfTypeName(int(f.typ))
+	}
+	return ""
+}
+
 // status returns the status field b (admin or oper) of f.
 func (f *iface) status(b Fields) model.IfStatus {
 	if f.has&b == 0 {
@@ -629,17 +653,13 @@ func (d *Deriver) State() model.DeviceState {
 			}
 			rates = f.rates(d.dt, (*[8]float64)(vals[8*i:]))
 		}
-		typ := ""
-		if f.has&FieldType != 0 || f.typ != 0 {
-			typ = IfTypeName(int(f.typ))
-		}
 		l := d.labelsOf(f)
 		s.Interfaces = append(s.Interfaces, model.InterfaceState{
 			Index:       f.index,
 			Name:        l.name,
 			Descr:       l.descr,
 			Alias:       l.alias,
-			Type:        typ,
+			Type:        f.typeName(),
 			AdminStatus: f.status(FieldAdminStatus),
 			OperStatus:  f.status(FieldOperStatus),
 			SpeedBps:    f.speed,

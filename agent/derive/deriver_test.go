@@ -398,6 +398,48 @@ func TestLabelsCarryOver(t *testing.T) {
 		got.SpeedBps != 1_000_000_000 || got.OperStatus != model.IfDown {
 		t.Errorf("interface = %+v", got)
 	}
+	// The sample repeats them: the collector's latest state is built from
+	// samples.
+	if s := out.Samples[0]; s.IfName != a.Name || s.Descr != a.Descr || s.Alias != "to core" || s.Type != "ethernetCsmacd" {
+		t.Errorf("sample labels %q %q %q %q, want the state's", s.IfName, s.Descr, s.Alias, s.Type)
+	}
+}
+
+// TestDeviceSampleSystem: a reachable device sample has the system group
+// and vendor as the state has them, also from a poll that did not read
+// the system group; a failed one has none.
+func TestDeviceSampleSystem(t *testing.T) {
+	d := New("r1")
+	p := poll(0, 100_000, up(1, 0, 0))
+	p.System = &System{Name: "r1.example.net", Descr: "Cisco IOS", ObjectID: "1.3.6.1.4.1.9.1.1"}
+	p.Vendor = model.VendorCisco
+	type sysGroup struct {
+		SysName, SysDescr, SysObjectID string
+		Vendor                         model.Vendor
+	}
+	want := sysGroup{"r1.example.net", "Cisco IOS", "1.3.6.1.4.1.9.1.1", model.VendorCisco}
+	system := func(s model.DeviceSample) sysGroup {
+		return sysGroup{s.SysName, s.SysDescr, s.SysObjectID, s.Vendor}
+	}
+	if got := system(d.Update(p).Device); got != want {
+		t.Errorf("first poll's device sample has %+v, want %+v", got, want)
+	}
+	p = poll(time.Minute, 106_000, up(1, 0, 0))
+	p.Labels, p.Vendor = false, model.VendorCisco
+	out := d.Update(p)
+	if got := system(out.Device); got != want {
+		t.Errorf("device sample of a poll without the system group has %+v, want %+v", got, want)
+	}
+	if out.State.SysName != want.SysName || out.State.Vendor != want.Vendor {
+		t.Errorf("state %+v", out.State)
+	}
+	out = d.Update(Poll{Node: "r1", Time: t0.Add(2 * time.Minute), Err: errors.New("timeout")})
+	if got := system(out.Device); got != (sysGroup{}) {
+		t.Errorf("failed poll's device sample has %+v", got)
+	}
+	if out.State.SysName != want.SysName {
+		t.Errorf("state while unreachable lost the system group: %+v", out.State)
+	}
 }
 
 // TestSpeedAndNames covers the fallbacks between ifSpeed/ifHighSpeed and

@@ -160,6 +160,7 @@ func TestRandomPolls(t *testing.T) {
 			if len(o.State.Interfaces) > 0 && !slices.IsSortedFunc(o.State.Interfaces, func(a, b model.InterfaceState) int { return a.Index - b.Index }) {
 				t.Fatalf("device %d: interfaces not sorted", dev)
 			}
+			checkSamplesMatchState(t, dev, &o)
 			if out != nil {
 				b, err := json.Marshal(o)
 				if err != nil {
@@ -168,5 +169,27 @@ func TestRandomPolls(t *testing.T) {
 				out.Write(append(b, '\n'))
 			}
 		}
+	}
+}
+
+// checkSamplesMatchState: what the collector builds its latest state from
+// (samples, device samples) has the labels and system group of the state,
+// whatever the order of the rows (shuffled, repeated).
+func checkSamplesMatchState(t *testing.T, dev int, o *Output) {
+	t.Helper()
+	for _, smp := range o.Samples {
+		i, ok := slices.BinarySearchFunc(o.State.Interfaces, smp.IfIndex, func(f model.InterfaceState, idx int) int { return f.Index - idx })
+		if !ok {
+			t.Fatalf("device %d: sample of interface %d, which the state lacks", dev, smp.IfIndex)
+		}
+		f := o.State.Interfaces[i]
+		if got, want := [4]string{smp.IfName, smp.Descr, smp.Alias, smp.Type}, [4]string{f.Name, f.Descr, f.Alias, f.Type}; got != want {
+			t.Fatalf("device %d interface %d: sample labels %q, state %q", dev, smp.IfIndex, got, want)
+		}
+	}
+	d, st := &o.Device, &o.State
+	if d.Reachable && (d.SysName != st.SysName || d.SysDescr != st.SysDescr || d.SysObjectID != st.SysObjectID || d.Vendor != st.Vendor) {
+		t.Fatalf("device %d: device sample system group %q %q %q %q, state %q %q %q %q", dev,
+			d.SysName, d.SysDescr, d.SysObjectID, d.Vendor, st.SysName, st.SysDescr, st.SysObjectID, st.Vendor)
 	}
 }
