@@ -104,6 +104,7 @@ func toProto(b *Batch) (*wirepb.Batch, error) {
 				Node: d.Node, TimeUnixNano: t, Reachable: d.Reachable, Error: d.Error,
 				UptimeSeconds: d.UptimeSeconds, PollDurationSeconds: d.PollDurationSeconds,
 				Interfaces: int64(d.Interfaces), Extra: d.Extra,
+				SysName: d.SysName, SysDescr: d.SysDescr, SysObjectId: d.SysObjectID, Vendor: string(d.Vendor),
 			}
 			m.Devices[i] = &devs[i]
 		}
@@ -148,6 +149,7 @@ func toProto(b *Batch) (*wirepb.Batch, error) {
 				InBps:         s.InBps, OutBps: s.OutBps, InPps: s.InPps, OutPps: s.OutPps,
 				InErrorsRate: s.InErrorsRate, OutErrorsRate: s.OutErrorsRate,
 				InDiscardsRate: s.InDiscardsRate, OutDiscardsRate: s.OutDiscardsRate,
+				Descr: s.Descr, Alias: s.Alias, Type: s.Type,
 			}
 			ptrs[i] = &rows[i]
 		}
@@ -205,6 +207,9 @@ func fromProto(m *wirepb.Batch) (*Batch, error) {
 				Node: d.Node, Time: fromUnixNano(d.TimeUnixNano), Reachable: d.Reachable, Error: d.Error,
 				UptimeSeconds: d.UptimeSeconds, PollDurationSeconds: d.PollDurationSeconds,
 				Interfaces: n, Extra: d.Extra,
+				// A vendor this collector does not know (a newer agent's)
+				// is kept as sent: it is a label, not a choice.
+				SysName: d.SysName, SysDescr: d.SysDescr, SysObjectID: d.SysObjectId, Vendor: model.Vendor(d.Vendor),
 			}
 		}
 	}
@@ -242,7 +247,7 @@ func fromProto(m *wirepb.Batch) (*Batch, error) {
 				AdminStatus: admin, OperStatus: oper, SpeedBps: s.SpeedBps, Counter64: s.Counter64,
 				InOctets: s.InOctets, OutOctets: s.OutOctets, InPkts: s.InPkts, OutPkts: s.OutPkts,
 				InErrors: s.InErrors, OutErrors: s.OutErrors, InDiscards: s.InDiscards, OutDiscards: s.OutDiscards,
-				Discontinuity: s.Discontinuity,
+				Discontinuity: s.Discontinuity, Descr: s.Descr, Alias: s.Alias, Type: s.Type,
 				Rates: model.Rates{
 					InBps: s.InBps, OutBps: s.OutBps, InPps: s.InPps, OutPps: s.OutPps,
 					InErrorsRate: s.InErrorsRate, OutErrorsRate: s.OutErrorsRate,

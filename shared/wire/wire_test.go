@@ -21,13 +21,23 @@ import (
 	"github.com/unet-project/unet/shared/wire/internal/wirepb"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/batch-v1.bin from the fixture")
+var update = flag.Bool("update", false, "rewrite the newest golden batch ("+goldenLabels+") from the fixture")
+
+// The golden batches: each pins what agents of some release sent. Only
+// the newest is ever rewritten (-update).
+const (
+	// goldenV1 is a batch of the first agents: no system group in device
+	// samples, no descr, alias or type in interface samples.
+	goldenV1 = "batch-v1.bin"
+	// goldenLabels has them (issue 5), still version 1.
+	goldenLabels = "batch-v1-labels.bin"
+)
 
 func f64(v float64) *float64 { return &v }
 
 // fixture is a batch with one of everything: two polls of two devices,
 // rates present and absent, a failed poll, events with and without an
-// LLDP neighbour, extra values.
+// LLDP neighbour, extra values, the system group and interface labels.
 func fixture() *Batch {
 	t0 := time.Date(2026, 11, 26, 10, 0, 0, 123456789, time.UTC)
 	t1 := t0.Add(30 * time.Second)
@@ -35,16 +45,19 @@ func fixture() *Batch {
 		Agent: "par1-a", Seq: 42, Created: t1.Add(time.Second),
 		Devices: []model.DeviceSample{
 			{Node: "core-1", Time: t1, Reachable: true, UptimeSeconds: 86400, PollDurationSeconds: 0.012,
-				Interfaces: 2, Extra: map[string]float64{"cpu_5min": 12, "mem.1": 1 << 30}},
+				Interfaces: 2, Extra: map[string]float64{"cpu_5min": 12, "mem.1": 1 << 30},
+				SysName: "core-1.par1.example.net", SysDescr: "Arista Networks EOS version 4.30.1F running on an Arista DCS-7280SR",
+				SysObjectID: "1.3.6.1.4.1.30065.1.3011.7280.2.3", Vendor: model.VendorArista},
 			{Node: "edge-9", Time: t1, Error: "timeout (wrong v3 keys?)", PollDurationSeconds: 3},
 		},
 		Samples: []model.Sample{
-			{Node: "core-1", Time: t1, IfIndex: 1, IfName: "Ethernet1", IntervalSeconds: 30,
+			{Node: "core-1", Time: t1, IfIndex: 1, IfName: "Ethernet1", Descr: "Ethernet1", Alias: "to core-2 xe-0/0/1 [10G]",
+				Type: "ethernetCsmacd", IntervalSeconds: 30,
 				AdminStatus: model.IfUp, OperStatus: model.IfUp, SpeedBps: 10_000_000_000, Counter64: true,
 				InOctets: 1 << 40, OutOctets: 1<<40 + 7, InPkts: 123456, OutPkts: 654321, InErrors: 1, InDiscards: 2,
 				Rates: model.Rates{InBps: f64(1.5e9), OutBps: f64(2.5e9), InPps: f64(1000), OutPps: f64(0),
 					InErrorsRate: f64(0), OutErrorsRate: f64(0), InDiscardsRate: f64(0.1), OutDiscardsRate: f64(0)}},
-			{Node: "core-1", Time: t1, IfIndex: 2, IfName: "Ethernet2", AdminStatus: model.IfUp,
+			{Node: "core-1", Time: t1, IfIndex: 2, IfName: "Ethernet2", Descr: "Ethernet2", Type: "ethernetCsmacd", AdminStatus: model.IfUp,
 				OperStatus: model.IfLowerLayerDown, SpeedBps: 1_000_000_000, InOctets: 4000000000, Discontinuity: true},
 			{Node: "core-1", Time: t0, IfIndex: 1, IfName: "Ethernet1", AdminStatus: model.IfDown, OperStatus: model.IfDown},
 		},
@@ -56,6 +69,20 @@ func fixture() *Batch {
 				PortDescr: "to core-1", SysName: "core-2"}},
 		},
 	}
+}
+
+// withoutLabels is b as the first agents sent it: without what issue 5
+// added (system group, interface descr, alias and type).
+func withoutLabels(b *Batch) *Batch {
+	for i := range b.Devices {
+		d := &b.Devices[i]
+		d.SysName, d.SysDescr, d.SysObjectID, d.Vendor = "", "", "", ""
+	}
+	for i := range b.Samples {
+		s := &b.Samples[i]
+		s.Descr, s.Alias, s.Type = "", "", ""
+	}
+	return b
 }
 
 // rawProto returns the protobuf bytes Encode compresses.
@@ -111,45 +138,57 @@ func TestRoundTrip(t *testing.T) {
 }
 
 // TestGolden pins version 1: the collector must decode what agents built
-// from older code sent (testdata/batch-v1.bin, never rewritten once
-// released), and the encoder must still produce the same message. A
-// change of the zstd library may change the compressed bytes; the test
-// compares the protobuf inside. Rewrite with `go test -run Golden -update`
-// only for a deliberate change of the fixture.
+// from older code sent (the golden files, never rewritten once released),
+// and the encoder must still produce the same messages. A change of the
+// zstd library may change the compressed bytes; the test compares the
+// protobuf inside. Rewrite the newest golden with `go test -run Golden
+// -update` only for a deliberate change of the fixture.
 func TestGolden(t *testing.T) {
-	path := filepath.Join("testdata", "batch-v1.bin")
-	if *update {
-		body, err := Encode(fixture())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	golden, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := Decode(golden, DefaultLimits())
-	if err != nil {
-		t.Fatalf("the golden batch no longer decodes: %v", err)
-	}
-	if diff := cmp.Diff(fixture(), got); diff != "" {
-		t.Errorf("the golden batch decodes differently (-fixture +decoded):\n%s", diff)
-	}
-	zr, err := zstd.NewReader(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	goldenRaw, err := zr.DecodeAll(golden, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if raw := rawProto(t, fixture()); !bytes.Equal(raw, goldenRaw) {
-		t.Errorf("Encode writes another message than the golden one (%d bytes, golden %d): a format change needs a new version",
-			len(raw), len(goldenRaw))
+	for _, g := range []struct {
+		file  string
+		batch func() *Batch
+	}{
+		// A batch of the first agents decodes with the new fields empty,
+		// and an agent with nothing in them sends the same bytes.
+		{goldenV1, func() *Batch { return withoutLabels(fixture()) }},
+		{goldenLabels, fixture},
+	} {
+		t.Run(g.file, func(t *testing.T) {
+			path := filepath.Join("testdata", g.file)
+			if *update && g.file == goldenLabels {
+				body, err := Encode(g.batch())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, body, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			golden, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Decode(golden, DefaultLimits())
+			if err != nil {
+				t.Fatalf("the golden batch no longer decodes: %v", err)
+			}
+			if diff := cmp.Diff(g.batch(), got); diff != "" {
+				t.Errorf("the golden batch decodes differently (-fixture +decoded):\n%s", diff)
+			}
+			zr, err := zstd.NewReader(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer zr.Close()
+			goldenRaw, err := zr.DecodeAll(golden, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if raw := rawProto(t, g.batch()); !bytes.Equal(raw, goldenRaw) {
+				t.Errorf("Encode writes another message than the golden one (%d bytes, golden %d): a format change needs a new version",
+					len(raw), len(goldenRaw))
+			}
+		})
 	}
 }
 
@@ -276,11 +315,13 @@ func TestZeroTimes(t *testing.T) {
 // FuzzDecode: no input makes Decode panic or allocate past its limits,
 // and what it accepts encodes again to the same batch.
 func FuzzDecode(f *testing.F) {
-	golden, err := os.ReadFile(filepath.Join("testdata", "batch-v1.bin"))
-	if err != nil {
-		f.Fatal(err)
+	for _, name := range []string{goldenV1, goldenLabels} {
+		golden, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(golden)
 	}
-	f.Add(golden)
 	f.Add([]byte{})
 	f.Add(zstdCompress(f, []byte{0x08, 0x01, 0x12, 0x01, 'a', 0x18, 0x01}))
 	limits := Limits{MaxCompressed: 1 << 20, MaxDecompressed: 4 << 20}
@@ -323,12 +364,15 @@ func realistic(devices, ifaces int) *Batch {
 		node := fmt.Sprintf("par1-sw-%03d", d)
 		pt := t.Add(time.Duration(d) * 7 * time.Millisecond)
 		b.Devices = append(b.Devices, model.DeviceSample{Node: node, Time: pt, Reachable: true,
-			UptimeSeconds: int64(3_000_000 + d), PollDurationSeconds: 0.0123, Interfaces: ifaces})
+			UptimeSeconds: int64(3_000_000 + d), PollDurationSeconds: 0.0123, Interfaces: ifaces,
+			SysName: node + ".par1.example.net", SysDescr: "Arista Networks EOS version 4.30.1F running on an Arista DCS-7280SR",
+			SysObjectID: "1.3.6.1.4.1.30065.1.3011.7280.2.3", Vendor: model.VendorArista})
 		for i := range ifaces {
 			x := uint64(d*ifaces + i + 1)
 			in, out := float64(x*7919%1_000_000_000), float64(x*104729%1_000_000_000)
 			b.Samples = append(b.Samples, model.Sample{Node: node, Time: pt, IfIndex: i + 1,
-				IfName: fmt.Sprintf("Ethernet1/%d", i+1), IntervalSeconds: 30.001,
+				IfName: fmt.Sprintf("Ethernet1/%d", i+1), Descr: fmt.Sprintf("Ethernet1/%d", i+1),
+				Alias: fmt.Sprintf("to par1-srv-%03d eth0", (d*ifaces+i)%997), Type: "ethernetCsmacd", IntervalSeconds: 30.001,
 				AdminStatus: model.IfUp, OperStatus: model.IfUp, SpeedBps: 10_000_000_000, Counter64: true,
 				InOctets: x * 982451653 * 1000, OutOctets: x * 961748941 * 1000, InPkts: x * 15485863, OutPkts: x * 32452843,
 				InErrors: x % 7, InDiscards: x % 13,

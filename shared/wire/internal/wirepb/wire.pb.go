@@ -206,8 +206,15 @@ type DeviceSample struct {
 	PollDurationSeconds float64                `protobuf:"fixed64,6,opt,name=poll_duration_seconds,json=pollDurationSeconds,proto3" json:"poll_duration_seconds,omitempty"`
 	Interfaces          int64                  `protobuf:"varint,7,opt,name=interfaces,proto3" json:"interfaces,omitempty"`
 	Extra               map[string]float64     `protobuf:"bytes,8,rep,name=extra,proto3" json:"extra,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The system group (sysName, sysDescr, sysObjectID) and the vendor
+	// profile, as last read; empty in a failed poll's sample, and in
+	// batches of agents older than these fields.
+	SysName       string `protobuf:"bytes,9,opt,name=sys_name,json=sysName,proto3" json:"sys_name,omitempty"`
+	SysDescr      string `protobuf:"bytes,10,opt,name=sys_descr,json=sysDescr,proto3" json:"sys_descr,omitempty"`
+	SysObjectId   string `protobuf:"bytes,11,opt,name=sys_object_id,json=sysObjectId,proto3" json:"sys_object_id,omitempty"`
+	Vendor        string `protobuf:"bytes,12,opt,name=vendor,proto3" json:"vendor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeviceSample) Reset() {
@@ -294,6 +301,34 @@ func (x *DeviceSample) GetExtra() map[string]float64 {
 		return x.Extra
 	}
 	return nil
+}
+
+func (x *DeviceSample) GetSysName() string {
+	if x != nil {
+		return x.SysName
+	}
+	return ""
+}
+
+func (x *DeviceSample) GetSysDescr() string {
+	if x != nil {
+		return x.SysDescr
+	}
+	return ""
+}
+
+func (x *DeviceSample) GetSysObjectId() string {
+	if x != nil {
+		return x.SysObjectId
+	}
+	return ""
+}
+
+func (x *DeviceSample) GetVendor() string {
+	if x != nil {
+		return x.Vendor
+	}
+	return ""
 }
 
 type InterfaceGroup struct {
@@ -383,8 +418,14 @@ type InterfaceSample struct {
 	OutErrorsRate   *float64 `protobuf:"fixed64,22,opt,name=out_errors_rate,json=outErrorsRate,proto3,oneof" json:"out_errors_rate,omitempty"`
 	InDiscardsRate  *float64 `protobuf:"fixed64,23,opt,name=in_discards_rate,json=inDiscardsRate,proto3,oneof" json:"in_discards_rate,omitempty"`
 	OutDiscardsRate *float64 `protobuf:"fixed64,24,opt,name=out_discards_rate,json=outDiscardsRate,proto3,oneof" json:"out_discards_rate,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The labels as last read (ifDescr, ifAlias, the IANAifType name), in
+	// every sample: zstd makes the repetition cheap, and the collector's
+	// latest state needs no other source.
+	Descr         string `protobuf:"bytes,25,opt,name=descr,proto3" json:"descr,omitempty"`
+	Alias         string `protobuf:"bytes,26,opt,name=alias,proto3" json:"alias,omitempty"`
+	Type          string `protobuf:"bytes,27,opt,name=type,proto3" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InterfaceSample) Reset() {
@@ -583,6 +624,27 @@ func (x *InterfaceSample) GetOutDiscardsRate() float64 {
 		return *x.OutDiscardsRate
 	}
 	return 0
+}
+
+func (x *InterfaceSample) GetDescr() string {
+	if x != nil {
+		return x.Descr
+	}
+	return ""
+}
+
+func (x *InterfaceSample) GetAlias() string {
+	if x != nil {
+		return x.Alias
+	}
+	return ""
+}
+
+func (x *InterfaceSample) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
 }
 
 type LLDPNeighbor struct {
@@ -793,7 +855,7 @@ const file_shared_wire_wire_proto_rawDesc = "" +
 	"\n" +
 	"interfaces\x18\x06 \x03(\v2\x1c.unet.wire.v1.InterfaceGroupR\n" +
 	"interfaces\x12+\n" +
-	"\x06events\x18\a \x03(\v2\x13.unet.wire.v1.EventR\x06events\"\xee\x02\n" +
+	"\x06events\x18\a \x03(\v2\x13.unet.wire.v1.EventR\x06events\"\xe2\x03\n" +
 	"\fDeviceSample\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12$\n" +
 	"\x0etime_unix_nano\x18\x02 \x01(\x03R\ftimeUnixNano\x12\x1c\n" +
@@ -804,7 +866,12 @@ const file_shared_wire_wire_proto_rawDesc = "" +
 	"\n" +
 	"interfaces\x18\a \x01(\x03R\n" +
 	"interfaces\x12;\n" +
-	"\x05extra\x18\b \x03(\v2%.unet.wire.v1.DeviceSample.ExtraEntryR\x05extra\x1a8\n" +
+	"\x05extra\x18\b \x03(\v2%.unet.wire.v1.DeviceSample.ExtraEntryR\x05extra\x12\x19\n" +
+	"\bsys_name\x18\t \x01(\tR\asysName\x12\x1b\n" +
+	"\tsys_descr\x18\n" +
+	" \x01(\tR\bsysDescr\x12\"\n" +
+	"\rsys_object_id\x18\v \x01(\tR\vsysObjectId\x12\x16\n" +
+	"\x06vendor\x18\f \x01(\tR\x06vendor\x1a8\n" +
 	"\n" +
 	"ExtraEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
@@ -812,7 +879,7 @@ const file_shared_wire_wire_proto_rawDesc = "" +
 	"\x0eInterfaceGroup\x12\x12\n" +
 	"\x04node\x18\x01 \x01(\tR\x04node\x12$\n" +
 	"\x0etime_unix_nano\x18\x02 \x01(\x03R\ftimeUnixNano\x127\n" +
-	"\asamples\x18\x03 \x03(\v2\x1d.unet.wire.v1.InterfaceSampleR\asamples\"\xe1\a\n" +
+	"\asamples\x18\x03 \x03(\v2\x1d.unet.wire.v1.InterfaceSampleR\asamples\"\xa1\b\n" +
 	"\x0fInterfaceSample\x12\x19\n" +
 	"\bif_index\x18\x01 \x01(\x03R\aifIndex\x12\x17\n" +
 	"\aif_name\x18\x02 \x01(\tR\x06ifName\x12)\n" +
@@ -842,7 +909,10 @@ const file_shared_wire_wire_proto_rawDesc = "" +
 	"\x0ein_errors_rate\x18\x15 \x01(\x01H\x04R\finErrorsRate\x88\x01\x01\x12+\n" +
 	"\x0fout_errors_rate\x18\x16 \x01(\x01H\x05R\routErrorsRate\x88\x01\x01\x12-\n" +
 	"\x10in_discards_rate\x18\x17 \x01(\x01H\x06R\x0einDiscardsRate\x88\x01\x01\x12/\n" +
-	"\x11out_discards_rate\x18\x18 \x01(\x01H\aR\x0foutDiscardsRate\x88\x01\x01B\t\n" +
+	"\x11out_discards_rate\x18\x18 \x01(\x01H\aR\x0foutDiscardsRate\x88\x01\x01\x12\x14\n" +
+	"\x05descr\x18\x19 \x01(\tR\x05descr\x12\x14\n" +
+	"\x05alias\x18\x1a \x01(\tR\x05alias\x12\x12\n" +
+	"\x04type\x18\x1b \x01(\tR\x04typeB\t\n" +
 	"\a_in_bpsB\n" +
 	"\n" +
 	"\b_out_bpsB\t\n" +
