@@ -159,8 +159,8 @@ func (v *View) Load(states []model.DeviceState) {
 }
 
 // Apply updates the view with an ingested batch's contents: device
-// samples set reachability, uptime and the last poll; interface samples
-// set statuses, speed and rates; events set status changes (with their
+// samples set reachability, uptime, the system group, the vendor and the
+// last poll; interface samples set labels, statuses, speed and rates; events set status changes (with their
 // time as the interface's last change), reachability and LLDP neighbours.
 // Older data than what the view shows is ignored.
 //
@@ -222,6 +222,11 @@ func (v *View) applyDevice(d *model.DeviceSample) {
 	if d.Reachable {
 		n.state.Error = ""
 		n.state.UptimeSeconds = d.UptimeSeconds
+		// Only a reachable sample has the system group (a failed poll
+		// read nothing): it keeps the last values seen, as the agent's
+		// state does.
+		n.state.SysName, n.state.SysDescr, n.state.SysObjectID = d.SysName, d.SysDescr, d.SysObjectID
+		n.state.Vendor = d.Vendor
 		if d.Extra != nil {
 			n.state.Extra = maps.Clone(d.Extra)
 		}
@@ -249,6 +254,7 @@ func (v *View) applySample(s *model.Sample) {
 	f.ts = s.Time
 	f.state.Name = s.IfName
 	f.state.Index = s.IfIndex
+	f.state.Descr, f.state.Alias, f.state.Type = s.Descr, s.Alias, s.Type
 	f.state.SpeedBps = s.SpeedBps
 	f.state.Rates = s.Rates
 	if !s.Time.Before(f.statusTS) {

@@ -20,6 +20,11 @@ func sample(node, ifname string, index int, ts time.Time, oper model.IfStatus, i
 		SpeedBps: 1e9, Rates: model.Rates{InBps: f(in), OutBps: f(in / 2)}}
 }
 
+func withLabels(s model.Sample, descr, alias, typ string) model.Sample {
+	s.Descr, s.Alias, s.Type = descr, alias, typ
+	return s
+}
+
 func newView(t *testing.T) *View {
 	t.Helper()
 	v, err := New(DefaultConfig(), Dependencies{Registry: prometheus.NewRegistry()})
@@ -113,6 +118,27 @@ func TestApply(t *testing.T) {
 			},
 		},
 		{
+			// The fields of the agent's `--once` output (issue 5).
+			name: "system group and labels: newest wins, a failed poll keeps them",
+			batches: []batch{
+				{devices: []model.DeviceSample{{Node: "r1", Time: at(2), Reachable: true, SysName: "r1.new", SysDescr: "EOS 4.31",
+					SysObjectID: "1.3.6.1.4.1.30065.1", Vendor: model.VendorArista}},
+					samples: []model.Sample{withLabels(sample("r1", "e1", 1, at(2), model.IfUp, 2), "Ethernet1", "to r2", "ethernetCsmacd")}},
+				{devices: []model.DeviceSample{{Node: "r1", Time: at(1), Reachable: true, SysName: "r1.old", SysDescr: "EOS 4.30",
+					SysObjectID: "1.3.6.1.4.1.30065.1", Vendor: model.VendorArista}},
+					samples: []model.Sample{withLabels(sample("r1", "e1", 1, at(1), model.IfUp, 1), "Ethernet1", "old alias", "ethernetCsmacd")}},
+				{devices: []model.DeviceSample{{Node: "r1", Time: at(3), Reachable: false, Error: "timeout"}}},
+			},
+			check: func(t *testing.T, s model.DeviceState) {
+				if s.Reachable || s.SysName != "r1.new" || s.SysDescr != "EOS 4.31" || s.SysObjectID != "1.3.6.1.4.1.30065.1" || s.Vendor != model.VendorArista {
+					t.Errorf("state = %+v", s)
+				}
+				if i := s.Interfaces[0]; i.Descr != "Ethernet1" || i.Alias != "to r2" || i.Type != "ethernetCsmacd" {
+					t.Errorf("interface %+v", i)
+				}
+			},
+		},
+		{
 			name: "interfaces sorted by ifIndex",
 			batches: []batch{{samples: []model.Sample{
 				sample("r1", "e10", 10, at(1), model.IfUp, 1), sample("r1", "e2", 2, at(1), model.IfUp, 1), sample("r1", "e1", 1, at(1), model.IfUp, 1),
@@ -150,6 +176,8 @@ func TestLoadKeepsNewer(t *testing.T) {
 		{Node: "r1", LastPoll: at(1), Reachable: false, Interfaces: []model.InterfaceState{{Index: 1, Name: "e1", OperStatus: model.IfDown},
 			{Index: 2, Name: "e2", OperStatus: model.IfUp}}},
 		{Node: "r2", LastPoll: at(1), Reachable: true, Interfaces: []model.InterfaceState{}},
+		{Node: "r4", LastPoll: at(1), Reachable: true, SysName: "r4.example.net", Vendor: model.VendorJuniper,
+			Interfaces: []model.InterfaceState{{Index: 1, Name: "xe-0/0/0", Descr: "xe-0/0/0", Alias: "to r1", Type: "ethernetCsmacd"}}},
 	})
 	s, _ := v.Get("r1")
 	if !s.Reachable || s.UptimeSeconds != 300 || len(s.Interfaces) != 2 || s.Interfaces[0].OperStatus != model.IfUp || s.Interfaces[1].Name != "e2" {
@@ -158,10 +186,15 @@ func TestLoadKeepsNewer(t *testing.T) {
 	if s, ok := v.Get("r2"); !ok || !s.Reachable || s.Interfaces == nil || len(s.Interfaces) != 0 {
 		t.Errorf("r2 = %+v, %v", s, ok)
 	}
+	// A rebuilt view has the system group and labels history keeps.
+	if s, ok := v.Get("r4"); !ok || s.SysName != "r4.example.net" || s.Vendor != model.VendorJuniper ||
+		len(s.Interfaces) != 1 || s.Interfaces[0].Alias != "to r1" || s.Interfaces[0].Type != "ethernetCsmacd" {
+		t.Errorf("r4 = %+v, %v", s, ok)
+	}
 	if _, ok := v.Get("r3"); ok {
 		t.Error("r3 is in the view")
 	}
-	if n, i := v.Len(); n != 2 || i != 2 {
+	if n, i := v.Len(); n != 3 || i != 3 {
 		t.Errorf("Len = %d, %d", n, i)
 	}
 }
