@@ -67,6 +67,12 @@ func sample(node, ifname string, ts time.Time, inBps, outBps float64, oper model
 	}
 }
 
+// withLabels is s with the given descr, alias and type.
+func withLabels(s model.Sample, descr, alias, typ string) model.Sample {
+	s.Descr, s.Alias, s.Type = descr, alias, typ
+	return s
+}
+
 // count runs a SELECT count() FROM table WHERE cond.
 func count(t testing.TB, s *Store, table, cond string) uint64 {
 	t.Helper()
@@ -98,4 +104,25 @@ func tables(t testing.TB, conn driver.Conn, db string) []string {
 		names = append(names, n)
 	}
 	return names
+}
+
+// columns lists "table.name type default" for every column of the
+// database's tables.
+func columns(t testing.TB, conn driver.Conn, db string) []string {
+	t.Helper()
+	rows, err := conn.Query(ctxT(t), fmt.Sprintf(
+		"SELECT table, name, type, default_expression FROM system.columns WHERE database = '%s' ORDER BY table, name", db))
+	if err != nil {
+		t.Fatalf("list columns: %v", err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var table, name, typ, def string
+		if err := rows.Scan(&table, &name, &typ, &def); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, table+"."+name+" "+typ+" "+def)
+	}
+	return cols
 }

@@ -452,10 +452,11 @@ func (s *Store) Availability(ctx context.Context, nodes []string, from, to time.
 // Latest returns the newest state of every node and interface sampled
 // since the given time, from the raw samples (argMax by time), sorted by
 // node and interface index: what the collector's in-memory latest-state
-// view starts from. The system group (names, descriptions) is not part of
-// the history and stays empty. Rates are those of the newest sample (nil
-// when it had none) on 18.16; current releases' argMax skips NULLs and
-// give the newest rates that exist.
+// view starts from. The system group and vendor are those of the newest
+// reachable sample (a failed poll has none), as the view keeps them:
+// empty when only rows written before they were stored exist. Rates are
+// those of the newest sample (nil when it had none) on 18.16; current
+// releases' argMax skips NULLs and give the newest rates that exist.
 func (s *Store) Latest(ctx context.Context, since time.Time) (states []model.DeviceState, err error) {
 	start := time.Now()
 	defer func() { s.observe("latest", start, err) }()
@@ -469,29 +470,33 @@ func (s *Store) Latest(ctx context.Context, since time.Time) (states []model.Dev
 		return d
 	}
 
-	rows, err := s.conn.Query(ctx, `SELECT node, max(ts), argMax(reachable, ts), argMax(error, ts), argMax(uptime_seconds, ts)
+	rows, err := s.conn.Query(ctx, `SELECT node, max(ts), argMax(reachable, ts), argMax(error, ts), argMax(uptime_seconds, ts),
+			argMaxIf(sys_name, ts, reachable = 1), argMaxIf(sys_descr, ts, reachable = 1),
+			argMaxIf(sys_object_id, ts, reachable = 1), argMaxIf(vendor, ts, reachable = 1)
 		FROM device_samples WHERE ts >= `+dateTime(since)+` GROUP BY node`)
 	if err != nil {
 		return nil, classify("latest device state", err, s.cfg.RetryAfter)
 	}
 	for rows.Next() {
-		var node, errText string
+		var node, errText, sysName, sysDescr, sysOID, vendor string
 		var last time.Time
 		var reachable uint8
 		var uptime uint64
-		if err := rows.Scan(&node, &last, &reachable, &errText, &uptime); err != nil {
+		if err := rows.Scan(&node, &last, &reachable, &errText, &uptime, &sysName, &sysDescr, &sysOID, &vendor); err != nil {
 			rows.Close()
 			return nil, classify("latest device state", err, s.cfg.RetryAfter)
 		}
 		d := get(node)
 		d.LastPoll, d.Reachable, d.Error, d.UptimeSeconds = last.UTC(), reachable == 1, errText, int64(uptime)
+		d.SysName, d.SysDescr, d.SysObjectID, d.Vendor = sysName, sysDescr, sysOID, model.Vendor(vendor)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, classify("latest device state", err, s.cfg.RetryAfter)
 	}
 
-	cols := []string{"argMax(ifindex, ts)", "toString(argMax(admin_status, ts))", "toString(argMax(oper_status, ts))", "argMax(speed_bps, ts)"}
+	cols := []string{"argMax(ifindex, ts)", "argMax(ifdescr, ts)", "argMax(ifalias, ts)", "argMax(iftype, ts)",
+		"toString(argMax(admin_status, ts))", "toString(argMax(oper_status, ts))", "argMax(speed_bps, ts)"}
 	for _, c := range rateColumns {
 		cols = append(cols, fmt.Sprintf("argMax(%s, ts)", c))
 	}
@@ -506,7 +511,7 @@ func (s *Store) Latest(ctx context.Context, since time.Time) (states []model.Dev
 		var ifindex uint32
 		var admin, oper string
 		var i model.InterfaceState
-		if err := rows.Scan(&node, &i.Name, &ifindex, &admin, &oper, &i.SpeedBps,
+		if err := rows.Scan(&node, &i.Name, &ifindex, &i.Descr, &i.Alias, &i.Type, &admin, &oper, &i.SpeedBps,
 			&i.InBps, &i.OutBps, &i.InPps, &i.OutPps, &i.InErrorsRate, &i.OutErrorsRate, &i.InDiscardsRate, &i.OutDiscardsRate); err != nil {
 			return nil, classify("latest interface state", err, s.cfg.RetryAfter)
 		}

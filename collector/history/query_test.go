@@ -313,13 +313,18 @@ func TestAvailability(t *testing.T) {
 func TestLatest(t *testing.T) {
 	s := newStore(t, "")
 	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
-	first := sample("r1", "e0", t0, 1, 2, model.IfUp)
-	second := sample("r1", "e0", t0.Add(time.Minute), 3, 4, model.IfDown)
+	first := withLabels(sample("r1", "e0", t0, 1, 2, model.IfUp), "Ethernet0", "old alias", "ethernetCsmacd")
+	second := withLabels(sample("r1", "e0", t0.Add(time.Minute), 3, 4, model.IfDown), "Ethernet0", "to r2", "ethernetCsmacd")
 	other := model.Sample{Node: "r1", IfName: "e1", IfIndex: 2, Time: t0, AdminStatus: model.IfDown, OperStatus: model.IfDown}
 	b := Batch{Agent: "a", Seq: 1,
 		Samples: []model.Sample{second, first, other},
+		// r1's system group: the newest reachable sample's, not blanked
+		// by the failed poll after it.
 		DeviceSamples: []model.DeviceSample{
-			{Node: "r1", Time: t0, Reachable: true, UptimeSeconds: 100},
+			{Node: "r1", Time: t0.Add(-time.Minute), Reachable: true, UptimeSeconds: 40, SysName: "r1.old", SysDescr: "EOS 4.30",
+				SysObjectID: "1.3.6.1.4.1.30065.1", Vendor: model.VendorArista},
+			{Node: "r1", Time: t0, Reachable: true, UptimeSeconds: 100, SysName: "r1.example.net", SysDescr: "EOS 4.31",
+				SysObjectID: "1.3.6.1.4.1.30065.1", Vendor: model.VendorArista},
 			{Node: "r1", Time: t0.Add(time.Minute), Reachable: false, Error: "timeout", UptimeSeconds: 160},
 			{Node: "r2", Time: t0, Reachable: true, UptimeSeconds: 5},
 		},
@@ -332,10 +337,13 @@ func TestLatest(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []model.DeviceState{
-		{Node: "r1", Reachable: false, Error: "timeout", UptimeSeconds: 160, LastPoll: t0.Add(time.Minute), Interfaces: []model.InterfaceState{
-			{Index: 1, Name: "e0", AdminStatus: model.IfUp, OperStatus: model.IfDown, SpeedBps: 1e9, Rates: second.Rates},
-			{Index: 2, Name: "e1", AdminStatus: model.IfDown, OperStatus: model.IfDown},
-		}},
+		{Node: "r1", Reachable: false, Error: "timeout", UptimeSeconds: 160, LastPoll: t0.Add(time.Minute),
+			SysName: "r1.example.net", SysDescr: "EOS 4.31", SysObjectID: "1.3.6.1.4.1.30065.1", Vendor: model.VendorArista,
+			Interfaces: []model.InterfaceState{
+				{Index: 1, Name: "e0", Descr: "Ethernet0", Alias: "to r2", Type: "ethernetCsmacd",
+					AdminStatus: model.IfUp, OperStatus: model.IfDown, SpeedBps: 1e9, Rates: second.Rates},
+				{Index: 2, Name: "e1", AdminStatus: model.IfDown, OperStatus: model.IfDown},
+			}},
 		{Node: "r2", Reachable: true, UptimeSeconds: 5, LastPoll: t0, Interfaces: []model.InterfaceState{}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -55,17 +55,26 @@ var rateColumns = []string{
 var rollupRates = []string{"in_bps", "out_bps", "in_errors", "out_errors"}
 
 // A migration moves the schema from version-1 to version. Its statements
-// are idempotent (IF NOT EXISTS), so a migration interrupted half-way is
-// simply applied again.
+// are idempotent (IF NOT EXISTS), and so are its columns, so a migration
+// interrupted half-way is simply applied again.
 type migration struct {
 	version     uint32
 	description string
 	statements  []string
+	// columns are added to existing tables after the statements, each
+	// only when the table lacks it: 18.16 has no ADD COLUMN IF NOT EXISTS
+	// (a syntax error there).
+	columns []column
+}
+
+// column is a column a migration adds to a table.
+type column struct {
+	table, name, def string // def: the type, and a default if any
 }
 
 func migrations() []migration {
 	return []migration{
-		{1, "raw samples, events and ingested-batch markers", []string{
+		{version: 1, description: "raw samples, events and ingested-batch markers", statements: []string{
 			`CREATE TABLE IF NOT EXISTS interface_samples (
 				node String,
 				ifname String,
@@ -136,13 +145,13 @@ func migrations() []migration {
 			PARTITION BY toYYYYMMDD(ts)
 			ORDER BY (agent, seq)`,
 		}},
-		{2, "5-minute and hourly interface rollups", []string{
+		{version: 2, description: "5-minute and hourly interface rollups", statements: []string{
 			interfaceRollupDDL(tableInterfaceSamples5m),
 			interfaceRollupView(tableInterfaceSamples5m, "toStartOfFiveMinute"),
 			interfaceRollupDDL(tableInterfaceSamples1h),
 			interfaceRollupView(tableInterfaceSamples1h, "toStartOfHour"),
 		}},
-		{3, "hourly device availability rollup", []string{
+		{version: 3, description: "hourly device availability rollup", statements: []string{
 			`CREATE TABLE IF NOT EXISTS device_samples_1h (
 				node String,
 				bucket DateTime,
@@ -156,6 +165,23 @@ func migrations() []migration {
 			FROM device_samples
 			GROUP BY node, bucket`,
 		}},
+		// What the agent's state has and the samples did not carry, so
+		// that the latest state rebuilt at start has it (issue 5). Rows
+		// written before read empty strings: the type's default. Not
+		// DEFAULT '': 18.16 then fails to read two of them at once from
+		// older parts ("Column '''' already exists": their identical
+		// default expressions collide). The rollup views name their
+		// columns: new columns leave them as they are.
+		{version: 4, description: "system group and vendor in device samples; descr, alias and type in interface samples",
+			columns: []column{
+				{tableDeviceSamples, "sys_name", "String"},
+				{tableDeviceSamples, "sys_descr", "String"},
+				{tableDeviceSamples, "sys_object_id", "String"},
+				{tableDeviceSamples, "vendor", "String"},
+				{tableInterfaceSamples, "ifdescr", "String"},
+				{tableInterfaceSamples, "ifalias", "String"},
+				{tableInterfaceSamples, "iftype", "String"},
+			}},
 	}
 }
 
@@ -250,6 +276,11 @@ func migrate(ctx context.Context, conn driver.Conn, ms []migration, log func(ver
 				return current, fmt.Errorf("migration %d (%s): %w\nstatement: %s", m.version, m.description, err, stmt)
 			}
 		}
+		for _, c := range m.columns {
+			if err := addColumn(ctx, conn, c); err != nil {
+				return current, fmt.Errorf("migration %d (%s): %w", m.version, m.description, err)
+			}
+		}
 		// Inserts go through PrepareBatch only: INSERT ... VALUES over the
 		// native protocol hangs on 18.16.
 		b, err := conn.PrepareBatch(ctx, "INSERT INTO schema_version (version, description, applied_at)")
@@ -268,6 +299,32 @@ func migrate(ctx context.Context, conn driver.Conn, ms []migration, log func(ver
 		}
 	}
 	return current, nil
+}
+
+// addColumn adds c to its table unless the table has it already.
+func addColumn(ctx context.Context, conn driver.Conn, c column) error {
+	has := func() (bool, error) {
+		var n uint64
+		err := conn.QueryRow(ctx, fmt.Sprintf(
+			"SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = '%s' AND name = '%s'",
+			c.table, c.name)).Scan(&n)
+		if err != nil {
+			return false, fmt.Errorf("look for column %s.%s: %w", c.table, c.name, err)
+		}
+		return n > 0, nil
+	}
+	if ok, err := has(); err != nil || ok {
+		return err
+	}
+	stmt := fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", c.table, c.name, c.def)
+	if err := conn.Exec(ctx, stmt); err != nil {
+		// Another collector migrating at the same time added it first.
+		if ok, herr := has(); herr == nil && ok {
+			return nil
+		}
+		return fmt.Errorf("%w\nstatement: %s", err, stmt)
+	}
+	return nil
 }
 
 func schemaVersion(ctx context.Context, conn driver.Conn) (uint32, error) {

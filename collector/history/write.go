@@ -348,9 +348,10 @@ func insertColumns(table string) string {
 	switch table {
 	case tableInterfaceSamples:
 		return "node, ifname, ts, ifindex, interval_seconds, admin_status, oper_status, speed_bps, counter64, discontinuity, " +
-			"in_bps, out_bps, in_pps, out_pps, in_errors, out_errors, in_discards, out_discards, agent, seq"
+			"in_bps, out_bps, in_pps, out_pps, in_errors, out_errors, in_discards, out_discards, ifdescr, ifalias, iftype, agent, seq"
 	case tableDeviceSamples:
-		return "node, ts, reachable, error, uptime_seconds, poll_duration_seconds, interfaces, extra_names, extra_values, agent, seq"
+		return "node, ts, reachable, error, uptime_seconds, poll_duration_seconds, interfaces, extra_names, extra_values, " +
+			"sys_name, sys_descr, sys_object_id, vendor, agent, seq"
 	case tableEvents:
 		return "node, ts, kind, ifindex, ifname, from_state, to_state, detail, has_neighbor, neighbor_local_port, neighbor_local_ifindex, " +
 			"neighbor_chassis_id, neighbor_port_id, neighbor_port_descr, neighbor_sys_name, agent, seq"
@@ -476,6 +477,7 @@ func appendSamples(db driver.Batch, batches []*Batch) error {
 	for i := range rates {
 		rates[i] = make([]*float64, 0, n)
 	}
+	descr, alias, typ := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	agent, seq := make([]string, 0, n), make([]uint64, 0, n)
 	for _, b := range batches {
 		for i := range b.Samples {
@@ -487,6 +489,7 @@ func appendSamples(db driver.Batch, batches []*Batch) error {
 			for j, p := range []*float64{x.InBps, x.OutBps, x.InPps, x.OutPps, x.InErrorsRate, x.OutErrorsRate, x.InDiscardsRate, x.OutDiscardsRate} {
 				rates[j] = append(rates[j], rate(p))
 			}
+			descr, alias, typ = append(descr, x.Descr), append(alias, x.Alias), append(typ, x.Type)
 			agent, seq = append(agent, b.Agent), append(seq, b.Seq)
 		}
 	}
@@ -494,7 +497,7 @@ func appendSamples(db driver.Batch, batches []*Batch) error {
 	for _, r := range rates {
 		cols = append(cols, r)
 	}
-	return appendColumns(db, append(cols, agent, seq)...)
+	return appendColumns(db, append(cols, descr, alias, typ, agent, seq)...)
 }
 
 func appendDeviceSamples(db driver.Batch, batches []*Batch) error {
@@ -505,6 +508,7 @@ func appendDeviceSamples(db driver.Batch, batches []*Batch) error {
 	node, ts, reachable, errs := make([]string, 0, n), make([]time.Time, 0, n), make([]uint8, 0, n), make([]string, 0, n)
 	uptime, duration, ifs := make([]uint64, 0, n), make([]float32, 0, n), make([]uint32, 0, n)
 	names, values := make([][]string, 0, n), make([][]float64, 0, n)
+	sysName, sysDescr, sysOID, vendor := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	agent, seq := make([]string, 0, n), make([]uint64, 0, n)
 	for _, b := range batches {
 		for i := range b.DeviceSamples {
@@ -527,10 +531,13 @@ func appendDeviceSamples(db driver.Batch, batches []*Batch) error {
 				vals[j] = x.Extra[k]
 			}
 			names, values = append(names, keys), append(values, vals)
+			sysName, sysDescr = append(sysName, x.SysName), append(sysDescr, x.SysDescr)
+			sysOID, vendor = append(sysOID, x.SysObjectID), append(vendor, string(x.Vendor))
 			agent, seq = append(agent, b.Agent), append(seq, b.Seq)
 		}
 	}
-	return appendColumns(db, node, ts, reachable, errs, uptime, duration, ifs, names, values, agent, seq)
+	return appendColumns(db, node, ts, reachable, errs, uptime, duration, ifs, names, values,
+		sysName, sysDescr, sysOID, vendor, agent, seq)
 }
 
 func appendEvents(db driver.Batch, batches []*Batch) error {

@@ -46,8 +46,8 @@ func TestMigrations(t *testing.T) {
 			}
 		}
 	}
-	// One row per migration per real application: 3 the first time, 3
-	// after the truncation, none for the no-op.
+	// One row per migration per real application: the first ones were
+	// truncated, the no-op adds none, the run after the truncation one each.
 	if n := count(t, s, "schema_version", ""); n != uint64(len(migrations())) {
 		t.Fatalf("schema_version has %d rows, want %d", n, len(migrations()))
 	}
@@ -70,16 +70,49 @@ func TestMigrateFromAnOlderVersion(t *testing.T) {
 	if got := tables(t, conn, "v1"); len(got) != 5 {
 		t.Fatalf("version 1 tables: %v", got)
 	}
+	// Rows an older collector wrote, with the columns it knew.
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, ins := range []struct {
+		table, columns string
+		values         []any
+	}{
+		{"device_samples", "node, ts, reachable", []any{"old", now, uint8(1)}},
+		{"interface_samples", "node, ifname, ts, admin_status, oper_status", []any{"old", "e1", now, "up", "up"}},
+	} {
+		b, err := conn.PrepareBatch(ctxT(t), "INSERT INTO "+ins.table+" ("+ins.columns+")")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Append(ins.values...); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Send(); err != nil {
+			t.Fatalf("insert into %s: %v", ins.table, err)
+		}
+	}
 	var applied []uint32
 	v, err := migrate(ctxT(t), conn, migrations(), func(v uint32, _ string) { applied = append(applied, v) })
 	if err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	if v != SchemaVersion() || !cmp.Equal(applied, []uint32{2, 3}) {
-		t.Fatalf("migrated to %d applying %v, want %d applying [2 3]", v, applied, SchemaVersion())
+	if v != SchemaVersion() || !cmp.Equal(applied, []uint32{2, 3, 4}) {
+		t.Fatalf("migrated to %d applying %v, want %d applying [2 3 4]", v, applied, SchemaVersion())
 	}
 	if diff := cmp.Diff(tables(t, s.conn, "older"), tables(t, conn, "v1")); diff != "" {
 		t.Fatalf("upgraded schema differs from a fresh one (-fresh +upgraded):\n%s", diff)
+	}
+	if diff := cmp.Diff(columns(t, s.conn, "older"), columns(t, conn, "v1")); diff != "" {
+		t.Fatalf("upgraded columns differ from fresh ones (-fresh +upgraded):\n%s", diff)
+	}
+	// The older rows read empty system group and labels.
+	for table, cond := range map[string]string{
+		"device_samples":    "node = 'old' AND sys_name = '' AND sys_descr = '' AND sys_object_id = '' AND vendor = ''",
+		"interface_samples": "node = 'old' AND ifdescr = '' AND ifalias = '' AND iftype = ''",
+	} {
+		var n uint64
+		if err := conn.QueryRow(ctxT(t), "SELECT count() FROM "+table+" WHERE "+cond).Scan(&n); err != nil || n != 1 {
+			t.Errorf("%s: %d older rows with empty new columns, want 1 (%v)", table, n, err)
+		}
 	}
 }
 
@@ -90,12 +123,13 @@ func TestWriteStoresEveryRow(t *testing.T) {
 	b := Batch{
 		Agent: "agent-1", Seq: 7,
 		Samples: []model.Sample{
-			sample("r1", "xe-0/0/1", now, 1e6, 2e6, model.IfUp),
+			withLabels(sample("r1", "xe-0/0/1", now, 1e6, 2e6, model.IfUp), "xe-0/0/1", "to r2 'core' link", "ethernetCsmacd"),
 			{Node: "r1", IfName: "xe-0/0/2", Time: now, OperStatus: "bogus", AdminStatus: model.IfDown}, // no rates
 		},
 		DeviceSamples: []model.DeviceSample{
 			{Node: "r1", Time: now, Reachable: true, UptimeSeconds: 3600, PollDurationSeconds: 0.25, Interfaces: 2,
-				Extra: map[string]float64{"cpu_5min": 12, "mem": 40}},
+				Extra: map[string]float64{"cpu_5min": 12, "mem": 40}, SysName: "r1.example.net", SysDescr: "Juniper Networks MX204",
+				SysObjectID: "1.3.6.1.4.1.2636.1.1.1.2.150", Vendor: model.VendorJuniper},
 			{Node: "r2", Time: now, Error: "timeout"},
 		},
 		Events: []model.Event{
@@ -125,6 +159,13 @@ func TestWriteStoresEveryRow(t *testing.T) {
 	}
 	if n := count(t, s, "device_samples", "node = 'r1' AND extra_names = ['cpu_5min', 'mem'] AND extra_values = [12., 40.]"); n != 1 {
 		t.Errorf("device extras stored wrong")
+	}
+	if n := count(t, s, "device_samples", "node = 'r1' AND sys_name = 'r1.example.net' AND sys_descr = 'Juniper Networks MX204' AND "+
+		"sys_object_id = '1.3.6.1.4.1.2636.1.1.1.2.150' AND vendor = 'juniper'"); n != 1 {
+		t.Errorf("device system group stored wrong")
+	}
+	if n := count(t, s, "interface_samples", `ifname = 'xe-0/0/1' AND ifdescr = 'xe-0/0/1' AND ifalias = 'to r2 \'core\' link' AND iftype = 'ethernetCsmacd'`); n != 1 {
+		t.Errorf("interface labels stored wrong")
 	}
 	if n := count(t, s, "events", "has_neighbor = 1 AND neighbor_chassis_id = 'aa:bb:cc:dd:ee:ff' AND neighbor_sys_name = 'peer'"); n != 1 {
 		t.Errorf("LLDP neighbour stored wrong")
