@@ -117,6 +117,22 @@ func TestAgentToHistory(t *testing.T) {
 		}
 		return true
 	})
+	// The fields of the agent's `--once` output are there too (issue 5):
+	// the system group and the interfaces' labels, which the agent reads
+	// at its first poll of a device, so they came with the rates.
+	for _, d := range devs {
+		var st model.DeviceState
+		get(t, api+"/nodes/"+d.Name+"/status").json(t, &st)
+		if st.SysName != d.SysName || st.SysDescr == "" || st.SysObjectID == "" || st.Vendor == "" {
+			t.Errorf("%s: sys_name %q (want %q), sys_descr %q, sys_object_id %q, vendor %q",
+				d.Name, st.SysName, d.SysName, st.SysDescr, st.SysObjectID, st.Vendor)
+		}
+		for _, i := range st.Interfaces {
+			if i.Descr == "" || i.Type == "" {
+				t.Errorf("%s interface %s: descr %q, type %q", d.Name, i.Name, i.Descr, i.Type)
+			}
+		}
+	}
 	// History: the first interface of the first device over time.
 	var ifs struct{ Interfaces []model.InterfaceState }
 	get(t, api+"/nodes/"+devs[0].Name+"/interfaces").json(t, &ifs)
