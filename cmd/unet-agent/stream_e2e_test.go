@@ -335,6 +335,7 @@ func TestStreamE2E(t *testing.T) {
 	// some stored and not yet acknowledged.
 	c.agent.waitFor("the replay under way", func() bool { return c.agentMetric("unet_spool_acks_total") > acked })
 	inFlight := c.agentMetric("unet_spool_pending_batches")
+	sending := c.agentMetric("unet_sender_in_flight_batches")
 	killed := c.stopAgent(syscall.SIGKILL)
 	c.unspooled(killed, "in the memory of the agent killed with -9")
 	c.restartAgent(killed)
@@ -344,8 +345,8 @@ func TestStreamE2E(t *testing.T) {
 	c.waitDrained("after kill -9 during the replay")
 	dups := scrapeMetric(c.collURL, "unet_ingest_batches_total", `result="duplicate"`)
 	stored := scrapeMetric(c.collURL, "unet_ingest_batches_total", `result="stored"`)
-	t.Logf("kill -9 with %v of the %v spooled batches left: since its restart the collector stored %v batches and dropped %v duplicates (sent again after the kill)",
-		inFlight, pending, stored, dups)
+	t.Logf("kill -9 with %v of the %v spooled batches left, %v of them being sent: since its restart the collector stored %v batches and dropped %v duplicates (sent again after the kill)",
+		inFlight, pending, sending, stored, dups)
 	c.checkStored(from, time.Now(), expected)
 
 	// 4. The spool's last segment damaged while the agent is stopped.
