@@ -214,6 +214,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (c *Collector, err e
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Shutdown waits for handlers to return; the agents' inventory
+	// streams would only at their client's will.
+	c.server.RegisterOnShutdown(a.Shutdown)
 	return c, nil
 }
 

@@ -207,3 +207,28 @@ func TestInventoryWatch(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestInventoryWatchEndsOnShutdown: a collector that stops ends the
+// agents' streams (with a resync) rather than waiting for them.
+func TestInventoryWatchEndsOnShutdown(t *testing.T) {
+	e := newEnv(t)
+	e.seedAgent()
+	_, _, body := e.inventory("?site=par1")
+	var inv struct{ Revision int64 }
+	if err := json.Unmarshal(body, &inv); err != nil {
+		t.Fatal(err)
+	}
+	ch := e.watchInventory("?site=par1&revision=" + itoa(inv.Revision))
+	e.api.Shutdown()
+	if ev := nextEvent(t, ch); ev.name != "resync" || !strings.Contains(ev.data["reason"].(string), "shutting down") {
+		t.Fatalf("event = %+v, want a resync", ev)
+	}
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Fatal("the stream goes on after the resync")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end")
+	}
+}

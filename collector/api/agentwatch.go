@@ -123,6 +123,11 @@ func (a *API) handleInventoryWatch(c *gin.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-a.closing:
+			// The collector stops: the agent reads the inventory again
+			// (from this collector once it is back, or from another).
+			w.send("resync", watchResync{Reason: "the collector is shutting down"})
+			return
 		case <-tick.C:
 			if !w.send("progress", watchProgress{Revision: last}) {
 				return

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -104,8 +105,12 @@ type API struct {
 	reg     *prometheus.Registry
 	metrics *metrics
 	engine  *gin.Engine
-	v1      *gin.RouterGroup
-	openapi []byte
+	// closing is closed by Shutdown: long-lived answers (the agents'
+	// inventory streams) end.
+	closing   chan struct{}
+	closeOnce sync.Once
+	v1        *gin.RouterGroup
+	openapi   []byte
 
 	policies *policy.Engine // nil: no policy engine
 
@@ -137,11 +142,16 @@ func New(cfg Config, deps Dependencies) (*API, error) {
 	}
 	a := &API{cfg: cfg, store: deps.Store, agents: deps.Agents, latest: deps.Latest, log: deps.Logger, reg: deps.Registry, metrics: m, openapi: doc,
 		policies: deps.Policies, history: deps.History, ingest: deps.Ingest}
+	a.closing = make(chan struct{})
 	a.engine = a.newEngine()
 	a.v1 = a.engine.Group(apiPrefix)
 	a.routes()
 	return a, nil
 }
+
+// Shutdown ends the long-lived answers (server-sent event streams) so that
+// the HTTP server's graceful shutdown does not wait for their clients.
+func (a *API) Shutdown() { a.closeOnce.Do(func() { close(a.closing) }) }
 
 // Handler is the API's HTTP handler.
 func (a *API) Handler() http.Handler { return a.engine }
