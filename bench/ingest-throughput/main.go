@@ -60,7 +60,7 @@ type options struct {
 	agents, batches, devices   int
 	interfaces, inFlight       int
 	directBatch, directLoaders int
-	skipWriter                 bool
+	skipWriter, skipSmall      bool
 	collectorBin               string
 	interval                   time.Duration
 	runs                       int
@@ -78,6 +78,7 @@ func main() {
 	flag.IntVar(&o.inFlight, "in-flight", 4, "batches in flight per agent (the agent's stream.max-in-flight default)")
 	flag.IntVar(&o.directBatch, "direct-batch", 500_000, "interface samples per insert of the direct load")
 	flag.IntVar(&o.directLoaders, "direct-loaders", 2, "concurrent inserts of the direct load")
+	flag.BoolVar(&o.skipSmall, "skip-small", false, "skip the second direct load shaped like the writer's inserts (100,000 samples, one at a time)")
 	flag.BoolVar(&o.skipWriter, "skip-writer", false, "skip the load through history's writer")
 	flag.StringVar(&o.collectorBin, "collector", "", "unet-collector binary (default: go build ./cmd/unet-collector)")
 	flag.DurationVar(&o.interval, "interval", time.Minute, "poll interval the samples' times and rates assume")
@@ -154,7 +155,7 @@ func run(o options) error {
 	fmt.Printf("  %d batches, %s interface samples, %.0f MB on the wire, encoded in %v\n",
 		o.agents*o.batches, commas(o.agents*o.batches*perBatch), float64(size)/1e6, time.Since(t0).Round(time.Millisecond))
 
-	var viaCollector, direct, writer []*figures
+	var viaCollector, direct, small, writer []*figures
 	for r := range o.runs {
 		suffix := fmt.Sprintf("%d_%d", time.Now().Unix(), r)
 		f, err := collectorRun(o, dir, "ingest_collector_"+suffix, bodies)
@@ -163,11 +164,20 @@ func run(o options) error {
 		}
 		viaCollector = append(viaCollector, f)
 		f.print()
-		if f, err = directRun(o, g, "ingest_direct_"+suffix); err != nil {
+		if f, err = directRun(o, g, "ingest_direct_"+suffix, o.directBatch, o.directLoaders); err != nil {
 			return err
 		}
 		direct = append(direct, f)
 		f.print()
+		if !o.skipSmall {
+			// For context: ClickHouse's speed for inserts shaped like the
+			// writer's (its default batch-rows, one flusher).
+			if f, err = directRun(o, g, "ingest_small_"+suffix, 100_000, 1); err != nil {
+				return err
+			}
+			small = append(small, f)
+			f.print()
+		}
 		if !o.skipWriter {
 			if f, err = writerRun(o, g, "ingest_writer_"+suffix); err != nil {
 				return err
@@ -176,7 +186,7 @@ func run(o options) error {
 			f.print()
 		}
 	}
-	report(o, viaCollector, direct, writer, size)
+	report(o, viaCollector, direct, small, writer, size)
 	return nil
 }
 
@@ -507,22 +517,22 @@ func newSchema(o options, database string, tweak func(*history.Config)) (*histor
 }
 
 // directRun loads the same rows with plain clickhouse-go PrepareBatch
-// inserts of o.directBatch interface samples (and their device samples and
-// events), o.directLoaders at once. Rows are generated into model types
+// inserts of batch interface samples (and their device samples and
+// events), loaders at once. Rows are generated into model types
 // before the clock starts and turned into columns inside it: as the
 // collector has to.
-func directRun(o options, g *generator, database string) (*figures, error) {
+func directRun(o options, g *generator, database string, batch, loaders int) (*figures, error) {
 	s, err := newSchema(o, database, nil)
 	if err != nil {
 		return nil, err
 	}
 	s.Close()
-	conn, err := open(o.addr, database, o.directLoaders+1)
+	conn, err := open(o.addr, database, loaders+1)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	perInsert := max(1, o.directBatch/(o.devices*o.interfaces))
+	perInsert := max(1, batch/(o.devices*o.interfaces))
 	var groups [][]*wire.Batch
 	for k := range o.batches {
 		for a := range o.agents {
@@ -532,14 +542,14 @@ func directRun(o options, g *generator, database string) (*figures, error) {
 			groups[len(groups)-1] = append(groups[len(groups)-1], g.batch(a, k))
 		}
 	}
-	f := &figures{name: fmt.Sprintf("direct: clickhouse-go PrepareBatch, %s samples per insert, %d at once", commas(perInsert*o.devices*o.interfaces), o.directLoaders), loadStart: loadavg()}
+	f := &figures{name: fmt.Sprintf("direct: clickhouse-go PrepareBatch, %s samples per insert, %d at once", commas(perInsert*o.devices*o.interfaces), loaders), loadStart: loadavg()}
 	cpu0, ch0 := selfCPU(), processCPU(o.pid)
 	start := time.Now()
 	var next atomic.Int64
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup
-	for range o.directLoaders {
+	for range loaders {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
@@ -785,7 +795,7 @@ func median(fs []*figures) *figures {
 	return s[len(s)/2]
 }
 
-func report(o options, via, direct, writer []*figures, wireBytes int) {
+func report(o options, via, direct, small, writer []*figures, wireBytes int) {
 	fmt.Printf("\n### Ingest throughput\n\n```\ngo run ./bench/ingest-throughput %s\n```\n\n", strings.Join(os.Args[1:], " "))
 	fmt.Printf("%d agents × %d batches of %d devices × %d interfaces (%s interface samples, %d device samples and ~1 event in 200 devices per batch; %.0f KB per batch on the wire), %d in flight per agent; load average at the end %s.\n\n",
 		o.agents, o.batches, o.devices, o.interfaces, commas(o.devices*o.interfaces), o.devices, float64(wireBytes)/float64(o.agents*o.batches)/1e3, o.inFlight, loadavg())
@@ -807,7 +817,12 @@ func report(o options, via, direct, writer []*figures, wireBytes int) {
 	row(via, func(f *figures) string {
 		return fmt.Sprintf("ack p50 %v, p90 %v; %d × 429/503 waited out", pct(f.lat, 0.5), pct(f.lat, 0.9), f.retries)
 	})
-	row(direct, func(*figures) string { return "same rows, fresh database, same schema (views firing)" })
+	row(direct, func(*figures) string {
+		return "same rows, fresh database, same schema (views firing): the ratio's reference"
+	})
+	if len(small) > 0 {
+		row(small, func(*figures) string { return "same rows: inserts shaped like the writer's defaults" })
+	}
 	if len(writer) > 0 {
 		row(writer, func(*figures) string { return "same rows, fresh database" })
 	}
