@@ -33,6 +33,10 @@ type Config struct {
 	// inserts fewer than BatchRows: the cost in acknowledgement latency of
 	// batching many small agent batches together.
 	FlushDelay time.Duration `yaml:"flush-delay"`
+	// Inserters is how many inserts run at once. One inserter leaves
+	// ClickHouse idle while it is between inserts (decoding, the
+	// markers); two keep it busy (bench/ingest-throughput: +15–20 %).
+	Inserters int `yaml:"inserters"`
 	// MaxPendingRows caps the rows waiting for, or in, an insert: beyond it
 	// Write answers ErrUnavailable at once (no unbounded queue; agents
 	// keep their spool and retry).
@@ -77,6 +81,7 @@ func DefaultConfig() Config {
 		MaxOpenConns:      8,
 		BatchRows:         100_000,
 		FlushDelay:        50 * time.Millisecond,
+		Inserters:         2,
 		MaxPendingRows:    1_000_000,
 		InsertTimeout:     60 * time.Second,
 		RetryAfter:        5 * time.Second,
@@ -114,9 +119,12 @@ func (c *Config) Validate() error {
 	if c.RetentionInterval < 0 {
 		errs = append(errs, fmt.Errorf("retention-interval must be 0 (off) or positive, got %s", c.RetentionInterval))
 	}
-	if c.MaxOpenConns < 2 {
-		// One for the writer, at least one for queries.
-		errs = append(errs, fmt.Errorf("max-open-conns must be at least 2, got %d", c.MaxOpenConns))
+	if c.Inserters < 1 || c.Inserters > 16 {
+		errs = append(errs, fmt.Errorf("inserters must be between 1 and 16, got %d", c.Inserters))
+	}
+	if c.MaxOpenConns < c.Inserters+1 {
+		// One for each inserter, at least one for queries.
+		errs = append(errs, fmt.Errorf("max-open-conns must be at least inserters + 1 = %d, got %d", c.Inserters+1, c.MaxOpenConns))
 	}
 	if c.BatchRows <= 0 {
 		errs = append(errs, fmt.Errorf("batch-rows must be positive, got %d", c.BatchRows))

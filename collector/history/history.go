@@ -43,7 +43,7 @@ type Store struct {
 	requests    chan *writeRequest
 	pendingRows atomic.Int64
 	stop        chan struct{} // closed by Close: the flusher and retention end
-	stopped     chan struct{} // closed when the flusher has ended
+	stopped     chan struct{} // closed when every inserter (flusher) has ended
 	closeOnce   sync.Once
 	closeErr    error
 	wg          sync.WaitGroup
@@ -103,8 +103,14 @@ func New(ctx context.Context, cfg Config, deps Dependencies) (*Store, error) {
 		stopped:  make(chan struct{}),
 		partial:  map[batchKey]Tables{},
 	}
+	// Inserters: stopped is closed once the last one has ended.
+	var inserters sync.WaitGroup
+	for range cfg.Inserters {
+		inserters.Add(1)
+		go func() { defer inserters.Done(); s.flusher() }()
+	}
 	s.wg.Add(1)
-	go s.flusher()
+	go func() { defer s.wg.Done(); inserters.Wait(); close(s.stopped) }()
 	if cfg.RetentionInterval > 0 {
 		s.wg.Add(1)
 		go s.retentionLoop()

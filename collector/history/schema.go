@@ -217,11 +217,19 @@ func interfaceRollupDDL(table string) string {
 		"oper_up AggregateFunction(avg, UInt8)",
 		"last_oper_status AggregateFunction(argMax, "+statusEnum+", DateTime)",
 	)
+	// The 5-minute table keeps daily partitions (retention drops days),
+	// so a 30-day history reads ~30 parts of it and at least a granule of
+	// each: granules of 1,024 rows instead of 8,192 cut that read tenfold
+	// (bench/history-scale: p50 147–217 ms → 52 ms over 100 M rows).
+	settings := ""
+	if table == tableInterfaceSamples5m {
+		settings = "\n\t\t\tSETTINGS index_granularity = 1024"
+	}
 	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
 				%s
 			) ENGINE = AggregatingMergeTree()
 			PARTITION BY %s
-			ORDER BY (node, ifname, bucket)`, table, strings.Join(cols, ",\n\t\t\t\t"), partition)
+			ORDER BY (node, ifname, bucket)%s`, table, strings.Join(cols, ",\n\t\t\t\t"), partition, settings)
 }
 
 func interfaceRollupView(table, truncate string) string {

@@ -149,13 +149,12 @@ func (s *Store) release(r *writeRequest) {
 	s.metrics.pendingRows.Set(float64(s.pendingRows.Add(-int64(r.rows))))
 }
 
-// flusher is the only inserter: it takes every request waiting, up to
-// BatchRows rows (or what arrives within FlushDelay), inserts them
-// together and answers each. Requests arriving during an insert wait for
-// the next one, so batches grow with the load.
+// flusher is one of Config.Inserters: it takes every request waiting, up
+// to BatchRows rows (or what arrives within FlushDelay), inserts them
+// together and answers each. Requests arriving during inserts wait for the
+// next one, so batches grow with the load. Ingest never hands one batch to
+// two writes at once, so two inserters never write the same rows.
 func (s *Store) flusher() {
-	defer s.wg.Done()
-	defer close(s.stopped)
 	for {
 		var group []*writeRequest
 		select {
