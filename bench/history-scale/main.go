@@ -23,16 +23,12 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -45,6 +41,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/unet-project/unet/bench/internal/benchkit"
 	"github.com/unet-project/unet/collector/history"
 )
 
@@ -138,24 +135,24 @@ func newShape(o options, end time.Time) *shape {
 }
 
 func run(o options) error {
-	fmt.Printf("load average at start: %s\n", loadavg())
+	fmt.Printf("load average at start: %s\n", benchkit.LoadAvg())
 	ctx := context.Background()
 	if o.addr == "" {
 		dir, err := os.MkdirTemp("", "unet-history-scale-")
 		if err != nil {
 			return err
 		}
-		addr, pid, stop, err := startClickHouse(dir)
+		ch, err := benchkit.StartClickHouse(dir)
 		if err != nil {
 			os.RemoveAll(dir)
 			return err
 		}
-		o.addr, o.pid = addr, pid
+		o.addr, o.pid = ch.Addr, ch.PID
 		if o.keep {
 			fmt.Printf("keeping ClickHouse (-keep): stop it with deploy/clickhouse/run.sh --stop %s\n", dir)
 		} else {
 			defer os.RemoveAll(dir)
-			defer stop()
+			defer ch.Stop()
 		}
 	}
 
@@ -232,7 +229,7 @@ func run(o options) error {
 	if err := runQueries(ctx, store, o, sh, rep); err != nil {
 		return err
 	}
-	rep.loadEnd = loadavg()
+	rep.loadEnd = benchkit.LoadAvg()
 	rep.print()
 	return nil
 }
@@ -414,7 +411,7 @@ func loadRows(ctx context.Context, conn driver.Conn, o options, sh *shape, table
 	var mu sync.Mutex
 	var firstErr error
 	start := time.Now()
-	cpu0 := processCPU(o.pid)
+	cpu0 := benchkit.ProcessCPU(o.pid)
 	var wg sync.WaitGroup
 	for range o.loaders {
 		wg.Go(func() {
@@ -450,13 +447,13 @@ func loadRows(ctx context.Context, conn driver.Conn, o options, sh *shape, table
 				d := int(done.Add(int64(n)))
 				if progress && (k+1)%10 == 0 {
 					el := time.Since(start)
-					fmt.Printf("  %6.1f M rows in %v: %.0f rows/s (load avg %s)\n", float64(d)/1e6, el.Round(time.Second), float64(d)/el.Seconds(), loadavg())
+					fmt.Printf("  %6.1f M rows in %v: %.0f rows/s (load avg %s)\n", float64(d)/1e6, el.Round(time.Second), float64(d)/el.Seconds(), benchkit.LoadAvg())
 				}
 			}
 		})
 	}
 	wg.Wait()
-	st.rows, st.wall, st.chCPU = int(done.Load()), time.Since(start), processCPU(o.pid)-cpu0
+	st.rows, st.wall, st.chCPU = int(done.Load()), time.Since(start), benchkit.ProcessCPU(o.pid)-cpu0
 	st.genTime, st.sendTime = time.Duration(genNs.Load()), time.Duration(sendNs.Load())
 	return st, firstErr
 }
@@ -525,7 +522,7 @@ func regranulate(ctx context.Context, conn driver.Conn, db string, n int) error 
 func load(ctx context.Context, conn driver.Conn, o options, sh *shape, rep *report) error {
 	fmt.Printf("loading %d rows into %s.interface_samples (rollup views firing), %d rows per insert, %d loaders, budget %v...\n",
 		o.rows, o.database, max(sh.nIf, o.batch/sh.nIf*sh.nIf), o.loaders, o.budget)
-	rep.loadStart = loadavg()
+	rep.loadStart = benchkit.LoadAvg()
 	st, err := loadRows(ctx, conn, o, sh, "interface_samples", o.rows, o.budget, true)
 	rep.load = st
 	if err != nil {
@@ -659,7 +656,7 @@ func runQueries(ctx context.Context, store *history.Store, o options, sh *shape,
 		}
 	}
 	fmt.Printf("querying: %d runs of each of %d queries, interleaved, a random interface each...\n", o.queries, len(specs))
-	rep.queryStart = loadavg()
+	rep.queryStart = benchkit.LoadAvg()
 	order := make([]int, len(specs))
 	for i := range order {
 		order[i] = i
@@ -788,15 +785,6 @@ func commas(n uint64) string {
 	return b.String()
 }
 
-func loadavg() string {
-	raw, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(raw))
-	return strings.Join(f[:3], " ")
-}
-
 // checkDisk refuses a load that cannot fit where this program starts
 // ClickHouse: ~80 bytes per row leaves room for merges, which hold old and
 // new parts at once (the table itself takes less: see the report's sizes).
@@ -816,69 +804,4 @@ func checkDisk(o options) error {
 	}
 	fmt.Printf("disk: %.1f GB free in %s (~%.1f GB wanted at most)\n", float64(free)/1e9, dir, float64(need)/1e9)
 	return nil
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "deploy", "clickhouse", "run.sh")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("deploy/clickhouse/run.sh not found above the working directory: run from the repository, or pass -addr")
-		}
-		dir = parent
-	}
-}
-
-// startClickHouse starts a server in dir on free ports with the project's
-// script; stop stops it.
-func startClickHouse(dir string) (addr string, pid int, stop func(), err error) {
-	root, err := repoRoot()
-	if err != nil {
-		return "", 0, nil, err
-	}
-	script := filepath.Join(root, "deploy", "clickhouse", "run.sh")
-	tcp, httpPort := freePort(), freePort()
-	out, err := exec.Command(script, dir, strconv.Itoa(tcp), strconv.Itoa(httpPort)).CombinedOutput()
-	if err != nil {
-		return "", 0, nil, fmt.Errorf("start ClickHouse: %v\n%s", err, out)
-	}
-	raw, _ := os.ReadFile(filepath.Join(dir, "clickhouse.pid"))
-	pid, _ = strconv.Atoi(strings.TrimSpace(string(raw)))
-	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp))
-	fmt.Printf("ClickHouse on %s (pid %d, data in %s)\n", addr, pid, dir)
-	return addr, pid, func() { _ = exec.Command(script, "--stop", dir).Run() }, nil
-}
-
-// freePort asks the kernel for a free port; the server binds it a moment
-// later (a race another process could win; run.sh then fails loudly).
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// processCPU is a process's user + system CPU time (0 for pid 0 or when
-// unreadable), from /proc/PID/stat in clock ticks of 10 ms.
-func processCPU(pid int) time.Duration {
-	if pid == 0 {
-		return 0
-	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(raw)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
 }

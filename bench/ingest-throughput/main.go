@@ -25,13 +25,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -48,6 +46,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/unet-project/unet/bench/internal/benchkit"
 	"github.com/unet-project/unet/collector"
 	"github.com/unet-project/unet/collector/history"
 	"github.com/unet-project/unet/shared/model"
@@ -110,7 +109,7 @@ type figures struct {
 func (f *figures) rate() float64 { return float64(f.samples) / f.wall.Seconds() }
 
 func run(o options) error {
-	root, err := repoRoot()
+	root, err := benchkit.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -119,14 +118,14 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Printf("load average at start: %s\n", loadavg())
+	fmt.Printf("load average at start: %s\n", benchkit.LoadAvg())
 	if o.addr == "" {
-		addr, pid, stop, err := startClickHouse(root, filepath.Join(dir, "clickhouse"))
+		ch, err := benchkit.StartClickHouse(filepath.Join(dir, "clickhouse"))
 		if err != nil {
 			return err
 		}
-		defer stop()
-		o.addr, o.pid = addr, pid
+		defer ch.Stop()
+		o.addr, o.pid = ch.Addr, ch.PID
 	}
 	if o.collectorBin == "" && o.cpuprofile == "" {
 		o.collectorBin = filepath.Join(dir, "unet-collector")
@@ -291,7 +290,7 @@ func cmpErr(have, err error) error {
 // collectorRun starts a collector on a database of its own and sends
 // every batch through POST /api/v1/ingest.
 func collectorRun(o options, dir, database string, bodies [][][]byte) (*figures, error) {
-	port := freePort()
+	port := benchkit.FreePort()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	data := filepath.Join(dir, database)
 	defer os.RemoveAll(data)
@@ -338,7 +337,7 @@ func collectorRun(o options, dir, database string, bodies [][][]byte) (*figures,
 		}
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
-	f := &figures{name: "agents → collector → ClickHouse", loadStart: loadavg()}
+	f := &figures{name: "agents → collector → ClickHouse", loadStart: benchkit.LoadAvg()}
 	var retries atomic.Int64
 	var mu sync.Mutex
 	var firstErr error
@@ -346,7 +345,7 @@ func collectorRun(o options, dir, database string, bodies [][][]byte) (*figures,
 	if err != nil {
 		return nil, err
 	}
-	cpu0, col0, ch0 := selfCPU(), processCPU(pid), processCPU(o.pid)
+	cpu0, col0, ch0 := benchkit.ProcessCPU(os.Getpid()), benchkit.ProcessCPU(pid), benchkit.ProcessCPU(o.pid)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for a := range o.agents {
@@ -354,7 +353,7 @@ func collectorRun(o options, dir, database string, bodies [][][]byte) (*figures,
 		for range o.inFlight {
 			wg.Go(func() {
 				for body := range work {
-					lat, n, err := post(base, agentName(a), body)
+					lat, n, err := benchkit.PostBatch(base, agentName(a), body, 0)
 					retries.Add(int64(n))
 					mu.Lock()
 					f.lat = append(f.lat, lat)
@@ -372,7 +371,7 @@ func collectorRun(o options, dir, database string, bodies [][][]byte) (*figures,
 	}
 	wg.Wait()
 	f.wall = time.Since(start)
-	f.benchCPU, f.procCPU, f.chCPU = selfCPU()-cpu0, processCPU(pid)-col0, processCPU(o.pid)-ch0
+	f.benchCPU, f.procCPU, f.chCPU = benchkit.ProcessCPU(os.Getpid())-cpu0, benchkit.ProcessCPU(pid)-col0, benchkit.ProcessCPU(o.pid)-ch0
 	f.retries = retries.Load()
 	m1, err := scrape(base)
 	if err != nil {
@@ -402,37 +401,6 @@ func collectorRun(o options, dir, database string, bodies [][][]byte) (*figures,
 }
 
 func agentName(a int) string { return (&generator{}).agentName(a) }
-
-// post sends one batch until it is acknowledged, waiting the collector's
-// Retry-After on 429 and 503 as an agent does, and returns the time to the
-// final answer and the number of those answers.
-func post(base, agent string, body []byte) (time.Duration, int, error) {
-	start := time.Now()
-	for n := 0; ; n++ {
-		req, _ := http.NewRequest("POST", base+wire.IngestPath, bytes.NewReader(body))
-		req.Header.Set("Content-Type", wire.ContentType)
-		req.Header.Set("Content-Encoding", wire.ContentEncoding)
-		req.Header.Set(wire.HeaderAgent, agent)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return time.Since(start), n, err
-		}
-		msg, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		switch resp.StatusCode {
-		case http.StatusOK:
-			return time.Since(start), n, nil
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-			wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-			if err != nil || wait < 0 {
-				wait = 1
-			}
-			time.Sleep(time.Duration(wait) * time.Second)
-		default:
-			return time.Since(start), n, fmt.Errorf("%s: %s", resp.Status, msg)
-		}
-	}
-}
 
 // scrape reads the collector's /metrics: the value of every sample
 // without labels or with a table label (enough for the writer's figures).
@@ -542,8 +510,8 @@ func directRun(o options, g *generator, database string, batch, loaders int) (*f
 			groups[len(groups)-1] = append(groups[len(groups)-1], g.batch(a, k))
 		}
 	}
-	f := &figures{name: fmt.Sprintf("direct: clickhouse-go PrepareBatch, %s samples per insert, %d at once", commas(perInsert*o.devices*o.interfaces), loaders), loadStart: loadavg()}
-	cpu0, ch0 := selfCPU(), processCPU(o.pid)
+	f := &figures{name: fmt.Sprintf("direct: clickhouse-go PrepareBatch, %s samples per insert, %d at once", commas(perInsert*o.devices*o.interfaces), loaders), loadStart: benchkit.LoadAvg()}
+	cpu0, ch0 := benchkit.ProcessCPU(os.Getpid()), benchkit.ProcessCPU(o.pid)
 	start := time.Now()
 	var next atomic.Int64
 	var mu sync.Mutex
@@ -567,7 +535,7 @@ func directRun(o options, g *generator, database string, batch, loaders int) (*f
 	}
 	wg.Wait()
 	f.wall = time.Since(start)
-	f.benchCPU, f.chCPU = selfCPU()-cpu0, processCPU(o.pid)-ch0
+	f.benchCPU, f.chCPU = benchkit.ProcessCPU(os.Getpid())-cpu0, benchkit.ProcessCPU(o.pid)-ch0
 	if firstErr != nil {
 		return nil, firstErr
 	}
@@ -597,8 +565,8 @@ func writerRun(o options, g *generator, database string) (*figures, error) {
 			all[a] = append(all[a], history.Batch{Agent: b.Agent, Seq: b.Seq, Samples: b.Samples, DeviceSamples: b.Devices, Events: b.Events})
 		}
 	}
-	f := &figures{name: "history writer (Store.Write, collector defaults), no HTTP", loadStart: loadavg()}
-	cpu0, ch0 := selfCPU(), processCPU(o.pid)
+	f := &figures{name: "history writer (Store.Write, collector defaults), no HTTP", loadStart: benchkit.LoadAvg()}
+	cpu0, ch0 := benchkit.ProcessCPU(os.Getpid()), benchkit.ProcessCPU(o.pid)
 	start := time.Now()
 	var mu sync.Mutex
 	var firstErr error
@@ -633,7 +601,7 @@ func writerRun(o options, g *generator, database string) (*figures, error) {
 	}
 	wg.Wait()
 	f.wall = time.Since(start)
-	f.benchCPU, f.chCPU = selfCPU()-cpu0, processCPU(o.pid)-ch0
+	f.benchCPU, f.chCPU = benchkit.ProcessCPU(os.Getpid())-cpu0, benchkit.ProcessCPU(o.pid)-ch0
 	if firstErr != nil {
 		return nil, firstErr
 	}
@@ -798,7 +766,7 @@ func median(fs []*figures) *figures {
 func report(o options, via, direct, small, writer []*figures, wireBytes int) {
 	fmt.Printf("\n### Ingest throughput\n\n```\ngo run ./bench/ingest-throughput %s\n```\n\n", strings.Join(os.Args[1:], " "))
 	fmt.Printf("%d agents × %d batches of %d devices × %d interfaces (%s interface samples, %d device samples and ~1 event in 200 devices per batch; %.0f KB per batch on the wire), %d in flight per agent; load average at the end %s.\n\n",
-		o.agents, o.batches, o.devices, o.interfaces, commas(o.devices*o.interfaces), o.devices, float64(wireBytes)/float64(o.agents*o.batches)/1e3, o.inFlight, loadavg())
+		o.agents, o.batches, o.devices, o.interfaces, commas(o.devices*o.interfaces), o.devices, float64(wireBytes)/float64(o.agents*o.batches)/1e3, o.inFlight, benchkit.LoadAvg())
 	fmt.Println("| path | interface samples/s | runs | CPU (cores): collector / ClickHouse / sender or loader | notes |")
 	fmt.Println("| --- | ---: | --- | --- | --- |")
 	row := func(fs []*figures, notes func(*figures) string) {
@@ -857,77 +825,4 @@ func commas(n int) string {
 		b.WriteRune(c)
 	}
 	return b.String()
-}
-
-func loadavg() string {
-	raw, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Join(strings.Fields(string(raw))[:3], " ")
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "deploy", "clickhouse", "run.sh")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("deploy/clickhouse/run.sh not found above the working directory: run from the repository")
-		}
-		dir = parent
-	}
-}
-
-func startClickHouse(root, dir string) (addr string, pid int, stop func(), err error) {
-	script := filepath.Join(root, "deploy", "clickhouse", "run.sh")
-	tcp, httpPort := freePort(), freePort()
-	out, err := exec.Command(script, dir, strconv.Itoa(tcp), strconv.Itoa(httpPort)).CombinedOutput()
-	if err != nil {
-		return "", 0, nil, fmt.Errorf("start ClickHouse: %v\n%s", err, out)
-	}
-	raw, _ := os.ReadFile(filepath.Join(dir, "clickhouse.pid"))
-	pid, _ = strconv.Atoi(strings.TrimSpace(string(raw)))
-	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp))
-	fmt.Printf("ClickHouse on %s (pid %d)\n", addr, pid)
-	return addr, pid, func() { _ = exec.Command(script, "--stop", dir).Run() }, nil
-}
-
-// freePort asks the kernel for a free port; the server binds it a moment
-// later (a race another process could win: the start then fails loudly).
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// processCPU is a process's user + system CPU time (0 for pid 0 or when
-// unreadable), from /proc/PID/stat in clock ticks of 10 ms.
-func processCPU(pid int) time.Duration {
-	if pid == 0 {
-		return 0
-	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(raw)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
 }

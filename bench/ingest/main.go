@@ -21,19 +21,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/unet-project/unet/bench/internal/benchkit"
 	"github.com/unet-project/unet/collector"
 	"github.com/unet-project/unet/shared/model"
 	"github.com/unet-project/unet/shared/wire"
@@ -73,10 +69,12 @@ func run(o options) error {
 	defer os.RemoveAll(dir)
 	chPid := 0
 	if o.clickhouse == "" {
-		if o.clickhouse, chPid, err = startClickHouse(filepath.Join(dir, "clickhouse")); err != nil {
+		ch, err := benchkit.StartClickHouse(filepath.Join(dir, "clickhouse"))
+		if err != nil {
 			return err
 		}
-		defer exec.Command(scriptPath(), "--stop", filepath.Join(dir, "clickhouse")).Run()
+		defer ch.Stop()
+		o.clickhouse, chPid = ch.Addr, ch.PID
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -198,7 +196,7 @@ func send(base string, o options, cycles [][][]batch, paced bool, chPid int) *re
 	r := &result{}
 	var mu sync.Mutex
 	var retries, batches atomic.Int64
-	cpu0, ch0 := processCPU(os.Getpid()), processCPU(chPid)
+	cpu0, ch0 := benchkit.ProcessCPU(os.Getpid()), benchkit.ProcessCPU(chPid)
 	start := time.Now()
 	for cy, agents := range cycles {
 		cycleStart := start.Add(time.Duration(cy) * o.interval)
@@ -208,7 +206,7 @@ func send(base string, o options, cycles [][][]batch, paced bool, chPid int) *re
 			for range o.inFlight {
 				wg.Go(func() {
 					for b := range work {
-						lat, n, err := post(base, b)
+						lat, n, err := benchkit.PostBatch(base, b.agent, b.body, 500*time.Millisecond)
 						retries.Add(int64(n))
 						batches.Add(1)
 						mu.Lock()
@@ -239,36 +237,9 @@ func send(base string, o options, cycles [][][]batch, paced bool, chPid int) *re
 		}
 	}
 	r.wall = time.Since(start)
-	r.cpu, r.chCPU = processCPU(os.Getpid())-cpu0, processCPU(chPid)-ch0
+	r.cpu, r.chCPU = benchkit.ProcessCPU(os.Getpid())-cpu0, benchkit.ProcessCPU(chPid)-ch0
 	r.retries, r.batches = retries.Load(), batches.Load()
 	return r
-}
-
-// post sends one batch until it is acknowledged, waiting Retry-After on
-// 429 and 503, and returns the time to the final answer and the retries.
-func post(base string, b batch) (time.Duration, int, error) {
-	start := time.Now()
-	for n := 0; ; n++ {
-		req, _ := http.NewRequest("POST", base+wire.IngestPath, bytes.NewReader(b.body))
-		req.Header.Set("Content-Type", wire.ContentType)
-		req.Header.Set("Content-Encoding", wire.ContentEncoding)
-		req.Header.Set(wire.HeaderAgent, b.agent)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return time.Since(start), n, err
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		switch resp.StatusCode {
-		case http.StatusOK:
-			return time.Since(start), n, nil
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-			wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-			time.Sleep(min(time.Duration(wait)*time.Second, 500*time.Millisecond))
-		default:
-			return time.Since(start), n, fmt.Errorf("%s: %s", resp.Status, body)
-		}
-	}
 }
 
 func (r *result) print(title string, rows int) {
@@ -369,59 +340,4 @@ func waitIngest(base string) {
 			}
 		}
 	}
-}
-
-func scriptPath() string {
-	// Run from the repository root (go run ./bench/ingest).
-	return filepath.Join("deploy", "clickhouse", "run.sh")
-}
-
-// startClickHouse starts a server in dir on free ports; it returns its
-// native address and pid.
-func startClickHouse(dir string) (string, int, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", 0, err
-	}
-	tcp, http := freePort(), freePort()
-	out, err := exec.Command(scriptPath(), dir, strconv.Itoa(tcp), strconv.Itoa(http)).CombinedOutput()
-	if err != nil {
-		return "", 0, fmt.Errorf("start ClickHouse: %v\n%s", err, out)
-	}
-	raw, _ := os.ReadFile(filepath.Join(dir, "clickhouse.pid"))
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(raw)))
-	addr := fmt.Sprintf("127.0.0.1:%d", tcp)
-	fmt.Printf("ClickHouse on %s (pid %d)\n", addr, pid)
-	return addr, pid, nil
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// processCPU is a process's user + system CPU time so far (0 for pid 0).
-func processCPU(pid int) time.Duration {
-	if pid == 0 {
-		return 0
-	}
-	if pid == os.Getpid() {
-		var ru syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name (which may hold spaces): utime and
-	// stime are the 14th and 15th fields, in clock ticks (100 Hz).
-	s := string(raw)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
 }
