@@ -9,45 +9,20 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/unet-project/unet/collector/policy/abi"
+	"github.com/unet-project/unet/collector/policy/internal/golden"
 	"github.com/unet-project/unet/collector/policy/lang"
 	"github.com/unet-project/unet/collector/policy/record"
-	"github.com/unet-project/unet/shared/model"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the interpreter")
 
-// nodesFile is testdata/nodes.json (see the package doc).
-type nodesFile struct {
-	Now   time.Time `json:"now"`
-	Nodes []struct {
-		Node         model.Node         `json:"node"`
-		LocationPath []model.Location   `json:"location_path"`
-		Derived      *model.DeviceState `json:"derived"`
-	} `json:"nodes"`
-}
-
 func loadSubjects(t *testing.T) []record.Subject {
 	t.Helper()
-	b, err := os.ReadFile("testdata/nodes.json")
+	subjects, err := golden.Subjects("testdata/nodes.json")
 	if err != nil {
 		t.Fatal(err)
-	}
-	var nf nodesFile
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&nf); err != nil {
-		t.Fatalf("testdata/nodes.json: %v", err)
-	}
-	subjects := make([]record.Subject, len(nf.Nodes))
-	for i, n := range nf.Nodes {
-		n.Node.Normalize()
-		if err := n.Node.Validate(); err != nil {
-			t.Fatalf("testdata/nodes.json: node %s: %v", n.Node.Name, err)
-		}
-		subjects[i] = record.Subject{Node: n.Node, LocationPath: n.LocationPath, Derived: n.Derived, Now: nf.Now}
 	}
 	return subjects
 }

@@ -1,21 +1,18 @@
 package wasmgen
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/unet-project/unet/collector/policy/abi"
+	"github.com/unet-project/unet/collector/policy/internal/golden"
 	"github.com/unet-project/unet/collector/policy/interp"
 	"github.com/unet-project/unet/collector/policy/lang"
 	"github.com/unet-project/unet/collector/policy/record"
 	"github.com/unet-project/unet/collector/policy/sandbox"
-	"github.com/unet-project/unet/shared/model"
 )
 
 // The reference interpreter's golden cases (collector/policy/interp/testdata).
@@ -24,30 +21,9 @@ const interpTestdata = "../interp/testdata"
 // loadSubjects reads nodes.json as the interpreter's golden test does.
 func loadSubjects(t *testing.T) []record.Subject {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(interpTestdata, "nodes.json"))
+	subjects, err := golden.Subjects(filepath.Join(interpTestdata, "nodes.json"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var nf struct {
-		Now   time.Time `json:"now"`
-		Nodes []struct {
-			Node         model.Node         `json:"node"`
-			LocationPath []model.Location   `json:"location_path"`
-			Derived      *model.DeviceState `json:"derived"`
-		} `json:"nodes"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&nf); err != nil {
-		t.Fatalf("nodes.json: %v", err)
-	}
-	subjects := make([]record.Subject, len(nf.Nodes))
-	for i, n := range nf.Nodes {
-		n.Node.Normalize()
-		if err := n.Node.Validate(); err != nil {
-			t.Fatalf("nodes.json: node %s: %v", n.Node.Name, err)
-		}
-		subjects[i] = record.Subject{Node: n.Node, LocationPath: n.LocationPath, Derived: n.Derived, Now: nf.Now}
 	}
 	return subjects
 }
