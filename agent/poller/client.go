@@ -150,7 +150,7 @@ func (c *v2cClient) exchange(pdu byte, oids [][]byte, a, b int) (response, error
 	return response{}, errTimeout
 }
 
-// requestIDs returns a generator of request ids for one client: from a
+// defaultRequestIDs returns a generator of request ids for one client: from a
 // random start, so that a late answer to another poll's request is not
 // taken for this one's.
 func defaultRequestIDs() func() int32 {
