@@ -14,7 +14,8 @@ type SeqRange struct{ First, Last uint64 }
 // Seen is what ClickHouse holds of the agents' batches: which are
 // completely in (drop a replay: acknowledge it without writing), and which
 // were interrupted by a crash after some of their tables were written
-// (replay them with Batch.Skip = Written).
+// (replay them with Batch.Skip = Written). A batch whose rows are all in
+// is done, whether or not its 'done' marker was written.
 type Seen struct {
 	agents map[string]*agentSeen
 }
@@ -97,8 +98,9 @@ func (s *Seen) MarkDone(agent string, seq uint64) {
 // SeenBatches rebuilds, from ClickHouse, what is known of the batches
 // ingested since the given time: from the markers, and for the batches
 // whose 'done' marker is missing (a crash, or ClickHouse failing, between
-// their inserts) from their rows in the data tables, so a replay writes
-// only what is missing.
+// their inserts, or a stop before the marker that follows a flush) from
+// their rows in the data tables, so a replay writes only what is missing.
+// It writes the missing 'done' markers of the batches found whole.
 //
 // The markers are kept as long as raw samples (Retention.Raw): since
 // must not be older than that, nor than the agents' spool can hold.
@@ -141,7 +143,19 @@ func (s *Store) SeenBatches(ctx context.Context, since time.Time) (seen *Seen, e
 	if err != nil || len(unfinished) == 0 {
 		return seen, err
 	}
+	var repairs []marker
+	now := time.Now().UTC()
 	for _, u := range unfinished {
+		if u.written == AllTables {
+			// All its rows are in: the batch is done, only its 'done'
+			// marker was not written yet (they follow a flush late, see
+			// inserter). Write it now, so the next start need not look.
+			seen.MarkDone(u.agent, u.seq)
+			repairs = append(repairs, marker{agent: u.agent, seq: u.seq, state: "done", ts: now,
+				minTS: time.Unix(int64(u.minTS), 0).UTC(), maxTS: time.Unix(int64(u.maxTS), 0).UTC(),
+				samples: uint32(u.want[0]), devices: uint32(u.want[1]), events: uint32(u.want[2])})
+			continue
+		}
 		a := seen.agents[u.agent]
 		if a == nil {
 			a = &agentSeen{}
@@ -151,6 +165,11 @@ func (s *Store) SeenBatches(ctx context.Context, since time.Time) (seen *Seen, e
 			a.partial = map[uint64]Tables{}
 		}
 		a.partial[u.seq] = u.written
+	}
+	if err := s.insertMarkers(ctx, repairs); err != nil {
+		// Not fatal: the batches are known done all the same, and the
+		// next start looks for them again.
+		s.log.Warn("writing the 'done' markers of batches found whole failed", "batches", len(repairs), "error", err)
 	}
 	return seen, nil
 }

@@ -83,8 +83,9 @@ type writeRequest struct {
 }
 
 // Write stores the batches and returns once every row of them, and their
-// markers, are in ClickHouse: acknowledge a batch to its agent only after
-// Write returned nil.
+// 'begin' markers, are in ClickHouse: acknowledge a batch to its agent
+// only after Write returned nil. (Their 'done' markers follow with the
+// next flush; see inserter.)
 //
 // Concurrent calls are coalesced into one insert per table (up to
 // BatchRows rows, waiting at most FlushDelay for more). When ClickHouse is
@@ -149,17 +150,49 @@ func (s *Store) release(r *writeRequest) {
 	s.metrics.pendingRows.Set(float64(s.pendingRows.Add(-int64(r.rows))))
 }
 
-// flusher is one of Config.Inserters: it takes every request waiting, up
-// to BatchRows rows (or what arrives within FlushDelay), inserts them
-// together and answers each. Requests arriving during inserts wait for the
-// next one, so batches grow with the load. Ingest never hands one batch to
-// two writes at once, so two inserters never write the same rows.
+// doneMarkerDelay is how long an idle inserter keeps the 'done' markers
+// of its last flush before writing them alone: under load they ride with
+// the next flush's 'begin' markers.
+const doneMarkerDelay = time.Second
+
+// inserter is one of Config.Inserters. It owns the column buffers of its
+// inserts, reused flush after flush (a flush of 300,000 samples would
+// otherwise allocate and zero ~60 MB that clickhouse-go copies at once
+// into its own columns), and the 'done' markers of its last flush.
+//
+// A flush is two inserts fewer than markers on each side of the data
+// would take: one insert writes the last flush's 'done' markers together
+// with this flush's 'begin' markers, then come the data tables. A batch is
+// acknowledged once its rows are in; until its 'done' marker is, a
+// restart finds it through its 'begin' marker and its rows in the data
+// tables (SeenBatches), which is what the marker would have said.
+type inserter struct {
+	s       *Store
+	samples sampleColumns
+	done    []marker // 'done' markers not yet written
+	markers []marker // the next marker insert, reused
+}
+
+// flusher takes every request waiting, up to BatchRows rows (or what
+// arrives within FlushDelay), inserts them together and answers each.
+// Requests arriving during inserts wait for the next one, so batches grow
+// with the load. Ingest never hands one batch to two writes at once, so
+// two inserters never write the same rows.
 func (s *Store) flusher() {
+	in := &inserter{s: s}
+	defer in.writeDone()
 	for {
 		var group []*writeRequest
+		var idle <-chan time.Time
+		if len(in.done) > 0 {
+			idle = time.After(doneMarkerDelay)
+		}
 		select {
 		case r := <-s.requests:
 			group = append(group, r)
+		case <-idle:
+			in.writeDone()
+			continue
 		case <-s.stop:
 			// Write what was handed over before Close.
 			for {
@@ -172,7 +205,7 @@ func (s *Store) flusher() {
 				break
 			}
 			if len(group) > 0 {
-				s.flush(group)
+				in.flush(group)
 			}
 			return
 		}
@@ -191,11 +224,12 @@ func (s *Store) flusher() {
 			}
 		}
 		timer.Stop()
-		s.flush(group)
+		in.flush(group)
 	}
 }
 
-func (s *Store) flush(group []*writeRequest) {
+func (in *inserter) flush(group []*writeRequest) {
+	s := in.s
 	var batches []*Batch
 	rows := 0
 	for _, r := range group {
@@ -206,7 +240,7 @@ func (s *Store) flush(group []*writeRequest) {
 	}
 	s.metrics.flushRows.Observe(float64(rows))
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.InsertTimeout)
-	err := s.insert(ctx, batches)
+	err := in.insert(ctx, batches)
 	cancel()
 	if err != nil {
 		s.log.Warn("insert failed", "batches", len(batches), "rows", rows, "error", err)
@@ -219,22 +253,32 @@ func (s *Store) flush(group []*writeRequest) {
 	}
 }
 
-// insert writes the batches' markers and rows: 'begin' markers, then the
-// interface samples, device samples and events, then 'done' markers. A
-// crash in between leaves 'begin' markers without 'done', and SeenBatches
-// then asks the data tables which of them hold the batch.
-func (s *Store) insert(ctx context.Context, batches []*Batch) error {
+// insert writes the batches' rows, after their 'begin' markers (and the
+// last flush's 'done' markers), and keeps their 'done' markers for the
+// next marker insert. A crash in between leaves 'begin' markers without
+// 'done', and SeenBatches then asks the data tables which of them hold
+// the batch.
+func (in *inserter) insert(ctx context.Context, batches []*Batch) error {
+	s := in.s
 	now := time.Now().UTC()
-	if err := s.insertMarkers(ctx, batches, "begin", now); err != nil {
-		return err
+	in.markers = append(in.markers[:0], in.done...)
+	for _, b := range batches {
+		// A batch with nothing left to write needs no 'begin'.
+		if b.Rows() > 0 {
+			in.markers = append(in.markers, newMarker(b, "begin", now))
+		}
 	}
+	if err := s.insertMarkers(ctx, in.markers); err != nil {
+		return err // in.done stays for the next try
+	}
+	in.done = in.done[:0]
 	steps := []struct {
 		table string
 		bit   Tables
 		count func(*Batch) int
 		fill  func(driver.Batch, []*Batch) error
 	}{
-		{tableInterfaceSamples, TableInterfaceSamples, func(b *Batch) int { return len(b.Samples) }, appendSamples},
+		{tableInterfaceSamples, TableInterfaceSamples, func(b *Batch) int { return len(b.Samples) }, in.samples.append},
 		{tableDeviceSamples, TableDeviceSamples, func(b *Batch) int { return len(b.DeviceSamples) }, appendDeviceSamples},
 		{tableEvents, TableEvents, func(b *Batch) int { return len(b.Events) }, appendEvents},
 	}
@@ -259,11 +303,26 @@ func (s *Store) insert(ctx context.Context, batches []*Batch) error {
 		}
 		written |= st.bit
 	}
-	if err := s.insertMarkers(ctx, batches, "done", now); err != nil {
-		s.rememberPartial(batches, AllTables)
-		return err
+	for _, b := range batches {
+		in.done = append(in.done, newMarker(b, "done", now))
 	}
 	return nil
+}
+
+// writeDone writes the 'done' markers kept from the last flush. A failure
+// keeps them for the next try: until then a restart would find those
+// batches through their 'begin' markers.
+func (in *inserter) writeDone() {
+	if len(in.done) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), in.s.cfg.InsertTimeout)
+	defer cancel()
+	if err := in.s.insertMarkers(ctx, in.done); err != nil {
+		in.s.log.Warn("writing 'done' markers failed; will retry", "batches", len(in.done), "error", err)
+		return
+	}
+	in.done = in.done[:0]
 }
 
 // maxPartial bounds the batches remembered as partly written: beyond it a
@@ -360,26 +419,36 @@ func insertColumns(table string) string {
 	panic("history: no insert columns for table " + table)
 }
 
-func (s *Store) insertMarkers(ctx context.Context, batches []*Batch, state string, now time.Time) error {
-	var these []*Batch
-	for _, b := range batches {
-		// A batch with nothing left to write needs no 'begin'.
-		if state == "done" || b.Rows() > 0 {
-			these = append(these, b)
-		}
-	}
-	if len(these) == 0 {
+// marker is a row of ingested_batches: a batch about to be written
+// ('begin') or written ('done').
+type marker struct {
+	agent                    string
+	seq                      uint64
+	state                    string
+	ts, minTS, maxTS         time.Time
+	samples, devices, events uint32
+}
+
+func newMarker(b *Batch, state string, now time.Time) marker {
+	m := marker{agent: b.Agent, seq: b.Seq, state: state, ts: now,
+		samples: uint32(len(b.Samples)), devices: uint32(len(b.DeviceSamples)), events: uint32(len(b.Events))}
+	m.minTS, m.maxTS = b.timeRange(now)
+	return m
+}
+
+func (s *Store) insertMarkers(ctx context.Context, markers []marker) error {
+	if len(markers) == 0 {
 		return nil
 	}
-	return s.insertTable(ctx, tableBatches, len(these), func(db driver.Batch) error {
-		n := len(these)
+	return s.insertTable(ctx, tableBatches, len(markers), func(db driver.Batch) error {
+		n := len(markers)
 		agents, seqs, states := make([]string, n), make([]uint64, n), make([]string, n)
 		ts, minTS, maxTS := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
 		samples, devices, events := make([]uint32, n), make([]uint32, n), make([]uint32, n)
-		for i, b := range these {
-			agents[i], seqs[i], states[i], ts[i] = b.Agent, b.Seq, state, now
-			minTS[i], maxTS[i] = b.timeRange(now)
-			samples[i], devices[i], events[i] = uint32(len(b.Samples)), uint32(len(b.DeviceSamples)), uint32(len(b.Events))
+		for i, m := range markers {
+			agents[i], seqs[i], states[i] = m.agent, m.seq, m.state
+			ts[i], minTS[i], maxTS[i] = m.ts, m.minTS, m.maxTS
+			samples[i], devices[i], events[i] = m.samples, m.devices, m.events
 		}
 		return appendColumns(db, agents, seqs, states, ts, minTS, maxTS, samples, devices, events)
 	})
@@ -463,40 +532,66 @@ func rate(p *float64) *float64 {
 	return p
 }
 
-func appendSamples(db driver.Batch, batches []*Batch) error {
-	n := 0
-	for _, b := range batches {
-		n += len(b.Samples)
-	}
-	node, ifname, ts := make([]string, 0, n), make([]string, 0, n), make([]time.Time, 0, n)
-	ifindex, interval := make([]uint32, 0, n), make([]float32, 0, n)
-	admin, oper := make([]string, 0, n), make([]string, 0, n)
-	speed, c64, disc := make([]uint64, 0, n), make([]uint8, 0, n), make([]uint8, 0, n)
-	var rates [8][]*float64
-	for i := range rates {
-		rates[i] = make([]*float64, 0, n)
-	}
-	descr, alias, typ := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
-	agent, seq := make([]string, 0, n), make([]uint64, 0, n)
+// sampleColumns are the columns of an interface_samples insert, in
+// insertColumns' order. Times are Unix seconds. Rates stay pointers to
+// the samples' own: clickhouse-go v2.26 ignores the Valid of
+// []sql.NullFloat64 in a Nullable column (every row would be non-NULL).
+type sampleColumns struct {
+	node, ifname, admin, oper, descr, alias, typ, agent []string
+	ts                                                  []int64
+	ifindex                                             []uint32
+	interval                                            []float32
+	speed, seq                                          []uint64
+	c64, disc                                           []uint8
+	rates                                               [8][]*float64
+}
+
+// append fills db with the batches' samples, through c's buffers.
+func (c *sampleColumns) append(db driver.Batch, batches []*Batch) error {
+	c.reset()
+	defer c.reset() // drop the references to the batches' strings
 	for _, b := range batches {
 		for i := range b.Samples {
 			x := &b.Samples[i]
-			node, ifname, ts = append(node, x.Node), append(ifname, x.IfName), append(ts, clampTime(x.Time))
-			ifindex, interval = append(ifindex, uint32(x.IfIndex)), append(interval, float32(x.IntervalSeconds))
-			admin, oper = append(admin, status(x.AdminStatus)), append(oper, status(x.OperStatus))
-			speed, c64, disc = append(speed, x.SpeedBps), append(c64, boolU8(x.Counter64)), append(disc, boolU8(x.Discontinuity))
-			for j, p := range []*float64{x.InBps, x.OutBps, x.InPps, x.OutPps, x.InErrorsRate, x.OutErrorsRate, x.InDiscardsRate, x.OutDiscardsRate} {
-				rates[j] = append(rates[j], rate(p))
+			c.node, c.ifname, c.ts = append(c.node, x.Node), append(c.ifname, x.IfName), append(c.ts, clampTime(x.Time).Unix())
+			c.ifindex, c.interval = append(c.ifindex, uint32(x.IfIndex)), append(c.interval, float32(x.IntervalSeconds))
+			c.admin, c.oper = append(c.admin, status(x.AdminStatus)), append(c.oper, status(x.OperStatus))
+			c.speed, c.c64, c.disc = append(c.speed, x.SpeedBps), append(c.c64, boolU8(x.Counter64)), append(c.disc, boolU8(x.Discontinuity))
+			r := &x.Rates
+			for j, p := range [8]*float64{r.InBps, r.OutBps, r.InPps, r.OutPps, r.InErrorsRate, r.OutErrorsRate, r.InDiscardsRate, r.OutDiscardsRate} {
+				c.rates[j] = append(c.rates[j], rate(p))
 			}
-			descr, alias, typ = append(descr, x.Descr), append(alias, x.Alias), append(typ, x.Type)
-			agent, seq = append(agent, b.Agent), append(seq, b.Seq)
+			c.descr, c.alias, c.typ = append(c.descr, x.Descr), append(c.alias, x.Alias), append(c.typ, x.Type)
+			c.agent, c.seq = append(c.agent, b.Agent), append(c.seq, b.Seq)
 		}
 	}
-	cols := []any{node, ifname, ts, ifindex, interval, admin, oper, speed, c64, disc}
-	for _, r := range rates {
+	cols := []any{c.node, c.ifname, c.ts, c.ifindex, c.interval, c.admin, c.oper, c.speed, c.c64, c.disc}
+	for _, r := range c.rates {
 		cols = append(cols, r)
 	}
-	return appendColumns(db, append(cols, descr, alias, typ, agent, seq)...)
+	return appendColumns(db, append(cols, c.descr, c.alias, c.typ, c.agent, c.seq)...)
+}
+
+// reset empties the buffers, keeping their capacity; the string columns
+// are cleared so they hold no batch's memory between flushes.
+func (c *sampleColumns) reset() {
+	for _, col := range []*[]string{&c.node, &c.ifname, &c.admin, &c.oper, &c.descr, &c.alias, &c.typ, &c.agent} {
+		clear(*col)
+		*col = (*col)[:0]
+	}
+	c.ts, c.ifindex, c.interval = c.ts[:0], c.ifindex[:0], c.interval[:0]
+	c.speed, c.seq, c.c64, c.disc = c.speed[:0], c.seq[:0], c.c64[:0], c.disc[:0]
+	for i := range c.rates {
+		clear(c.rates[i])
+		c.rates[i] = c.rates[i][:0]
+	}
+}
+
+// appendSamples fills db with the batches' samples through buffers of its
+// own (tests; the inserters keep theirs).
+func appendSamples(db driver.Batch, batches []*Batch) error {
+	var c sampleColumns
+	return c.append(db, batches)
 }
 
 func appendDeviceSamples(db driver.Batch, batches []*Batch) error {

@@ -141,7 +141,7 @@ func TestWriteStoresEveryRow(t *testing.T) {
 		t.Fatalf("Write: %v", err)
 	}
 	for table, want := range map[string]uint64{
-		"interface_samples": 2, "device_samples": 2, "events": 2, "ingested_batches": 2,
+		"interface_samples": 2, "device_samples": 2, "events": 2, "ingested_batches": 1, // its 'begin' marker
 		"interface_samples_5m": 2, "interface_samples_1h": 2, "device_samples_1h": 2,
 	} {
 		if n := count(t, s, table, ""); n != want {
@@ -230,6 +230,55 @@ func TestWriteRefusesBadInput(t *testing.T) {
 				t.Fatalf("Write = %v, want a plain error", err)
 			}
 		})
+	}
+}
+
+// The 'done' marker of a flush is written with the next flush's 'begin'
+// markers, by an idle inserter after doneMarkerDelay, or at Close.
+func TestDoneMarkers(t *testing.T) {
+	s := newStore(t, "")
+	now := time.Now().UTC()
+	batch := func(seq uint64) Batch {
+		return Batch{Agent: "a", Seq: seq, Samples: []model.Sample{sample("r", "e0", now, 1, 1, model.IfUp)}}
+	}
+	markers := func(state string) uint64 { return count(t, s, "ingested_batches", "state = '"+state+"'") }
+
+	if err := s.Write(ctxT(t), batch(1)); err != nil {
+		t.Fatal(err)
+	}
+	if n := markers("begin"); n != 1 {
+		t.Fatalf("%d 'begin' markers once Write returned, want 1", n)
+	}
+	// Idle: the marker follows alone.
+	deadline := time.Now().Add(doneMarkerDelay + 10*time.Second)
+	for markers("done") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no 'done' marker %v after an idle flush", doneMarkerDelay+10*time.Second)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Busy: the next flushes carry the markers; Close writes the last.
+	for seq := uint64(2); seq <= 4; seq++ {
+		if err := s.Write(ctxT(t), batch(seq)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := open(s.cfg, s.cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, state := range []string{"begin", "done"} {
+		var n uint64
+		if err := conn.QueryRow(ctxT(t), "SELECT uniqExact(seq) FROM ingested_batches WHERE state = '"+state+"'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 4 {
+			t.Errorf("%d batches with a %q marker after Close, want 4", n, state)
+		}
 	}
 }
 

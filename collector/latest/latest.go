@@ -187,8 +187,17 @@ func (v *View) apply(devices []model.DeviceSample, samples []model.Sample, event
 			changed = append(changed, d.Node)
 		}
 	}
+	// A poll's samples come together: look their node up once.
+	var n *node
 	for i := range samples {
-		v.applySample(&samples[i])
+		s := &samples[i]
+		if s.Node == "" || s.IfName == "" {
+			continue
+		}
+		if n == nil || n.state.Node != s.Node {
+			n = v.get(s.Node)
+		}
+		n.applySample(s)
 	}
 	// Events in time order, so that of two changes of one batch the later
 	// one wins.
@@ -242,11 +251,7 @@ func (v *View) applyDevice(d *model.DeviceSample) {
 	}
 }
 
-func (v *View) applySample(s *model.Sample) {
-	if s.Node == "" || s.IfName == "" {
-		return
-	}
-	n := v.get(s.Node)
+func (n *node) applySample(s *model.Sample) {
 	f := n.iface(s.IfName)
 	if s.Time.Before(f.ts) {
 		return
