@@ -17,10 +17,10 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"mime"
@@ -135,6 +135,10 @@ type Ingest struct {
 	metrics *metrics
 	slots   chan struct{} // semaphore of MaxConcurrentWrites
 
+	// bodies are request body buffers: a batch is a few hundred KB, and
+	// nothing decoded from it refers to its bytes.
+	bodies sync.Pool
+
 	mu       sync.Mutex
 	seen     *history.Seen
 	inflight map[batchKey]*write // batches being written
@@ -192,6 +196,7 @@ func New(ctx context.Context, cfg Config, deps Dependencies) (*Ingest, error) {
 	return &Ingest{
 		cfg: cfg, deps: deps, log: log, decoder: dec, metrics: m,
 		slots:    slots,
+		bodies:   sync.Pool{New: func() any { return new(bytes.Buffer) }},
 		seen:     seen,
 		inflight: map[batchKey]*write{},
 	}, nil
@@ -259,7 +264,14 @@ func (i *Ingest) handle(c *gin.Context) (string, error) {
 	// The server has no read timeout (long requests elsewhere): this one
 	// gets its own.
 	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(i.cfg.ReadTimeout))
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, r.Body, int64(i.cfg.MaxBodyBytes)))
+	buf := i.bodies.Get().(*bytes.Buffer)
+	defer i.bodies.Put(buf)
+	buf.Reset()
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead) // ReadFrom wants MinRead free to not grow
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(c.Writer, r.Body, int64(i.cfg.MaxBodyBytes)))
+	body := buf.Bytes()
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
