@@ -64,7 +64,11 @@ type Config struct {
 	URL string `yaml:"-"`
 	// Agent is the agent's name, sent in the X-Unet-Agent header.
 	Agent string `yaml:"-"`
-	// MaxInFlight bounds the batches sent and not yet answered.
+	// MaxInFlight bounds the batches sent and not yet answered. The
+	// collector answers once a batch is in ClickHouse and writes the
+	// batches in flight together, so this window sets both how fast an
+	// agent catches up after an outage and how large the collector's
+	// inserts can grow (ClickHouse wants few large ones).
 	MaxInFlight int `yaml:"max-in-flight"`
 	// Timeout bounds one request, answer included: the collector answers
 	// once the batch is durable in ClickHouse.
@@ -80,7 +84,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		MaxInFlight:   4,
+		MaxInFlight:   16,
 		Timeout:       30 * time.Second,
 		BackoffMin:    500 * time.Millisecond,
 		BackoffMax:    time.Minute,

@@ -46,6 +46,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/unet-project/unet/agent/sender"
 	"github.com/unet-project/unet/bench/internal/benchkit"
 	"github.com/unet-project/unet/collector"
 	"github.com/unet-project/unet/collector/history"
@@ -74,10 +75,10 @@ func main() {
 	flag.IntVar(&o.batches, "batches", 125, "batches each agent sends")
 	flag.IntVar(&o.devices, "devices", 100, "devices per batch")
 	flag.IntVar(&o.interfaces, "interfaces", 48, "interfaces per device")
-	flag.IntVar(&o.inFlight, "in-flight", 4, "batches in flight per agent (the agent's stream.max-in-flight default)")
+	flag.IntVar(&o.inFlight, "in-flight", sender.DefaultConfig().MaxInFlight, "batches in flight per agent (the agent's stream.max-in-flight default)")
 	flag.IntVar(&o.directBatch, "direct-batch", 500_000, "interface samples per insert of the direct load")
 	flag.IntVar(&o.directLoaders, "direct-loaders", 2, "concurrent inserts of the direct load")
-	flag.BoolVar(&o.skipSmall, "skip-small", false, "skip the second direct load shaped like the writer's inserts (100,000 samples, one at a time)")
+	flag.BoolVar(&o.skipSmall, "skip-small", false, "skip the second direct load shaped like the writer's largest inserts (its default batch-rows and inserters)")
 	flag.BoolVar(&o.skipWriter, "skip-writer", false, "skip the load through history's writer")
 	flag.StringVar(&o.collectorBin, "collector", "", "unet-collector binary (default: go build ./cmd/unet-collector)")
 	flag.DurationVar(&o.interval, "interval", time.Minute, "poll interval the samples' times and rates assume")
@@ -170,8 +171,9 @@ func run(o options) error {
 		f.print()
 		if !o.skipSmall {
 			// For context: ClickHouse's speed for inserts shaped like the
-			// writer's (its default batch-rows, one flusher).
-			if f, err = directRun(o, g, "ingest_small_"+suffix, 100_000, 1); err != nil {
+			// writer's largest (its default batch-rows and inserters).
+			hc := history.DefaultConfig()
+			if f, err = directRun(o, g, "ingest_small_"+suffix, hc.BatchRows, hc.Inserters); err != nil {
 				return err
 			}
 			small = append(small, f)
@@ -548,8 +550,8 @@ func directRun(o options, g *generator, database string, batch, loaders int) (*f
 }
 
 // writerRun loads the same rows through history's writer (Store.Write,
-// the collector's defaults: coalesced flushes of up to 100,000 rows, one
-// inserter, markers), one call per agent batch with agents × in-flight
+// the collector's defaults: coalesced flushes of up to batch-rows rows,
+// two inserters, markers), one call per agent batch with agents × in-flight
 // callers: the collector path without HTTP and decoding.
 func writerRun(o options, g *generator, database string) (*figures, error) {
 	s, err := newSchema(o, database, nil)

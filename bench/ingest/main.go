@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/unet-project/unet/agent/sender"
 	"github.com/unet-project/unet/bench/internal/benchkit"
 	"github.com/unet-project/unet/collector"
 	"github.com/unet-project/unet/shared/model"
@@ -47,7 +48,7 @@ func main() {
 	flag.IntVar(&o.devices, "devices", 10_000, "simulated devices (nodes), in 10 sites")
 	flag.IntVar(&o.interfaces, "interfaces", 48, "interfaces per device")
 	flag.IntVar(&o.agents, "agents", 10, "agents sending at once (one per site)")
-	flag.IntVar(&o.inFlight, "in-flight", 4, "batches in flight per agent (the sender's max-in-flight)")
+	flag.IntVar(&o.inFlight, "in-flight", sender.DefaultConfig().MaxInFlight, "batches in flight per agent (the sender's max-in-flight)")
 	flag.IntVar(&o.batchRows, "batch-rows", 5_000, "interface samples per batch (the agent's stream max-rows)")
 	flag.IntVar(&o.paced, "paced", 3, "poll cycles sent at the fleet's rate")
 	flag.IntVar(&o.unpaced, "unpaced", 5, "poll cycles sent as fast as the collector takes them")

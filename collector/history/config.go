@@ -79,7 +79,7 @@ func DefaultConfig() Config {
 		Username:          "default",
 		DialTimeout:       5 * time.Second,
 		MaxOpenConns:      8,
-		BatchRows:         100_000,
+		BatchRows:         300_000,
 		FlushDelay:        50 * time.Millisecond,
 		Inserters:         2,
 		MaxPendingRows:    1_000_000,

@@ -50,7 +50,10 @@ type Config struct {
 	MaxBatchRows int `yaml:"max-batch-rows"`
 	// MaxConcurrentWrites bounds the batches being read, decoded or
 	// written at once: the memory ingest holds is at most this many
-	// batches.
+	// batches. It is also the most rows one insert can gather (a batch is
+	// acknowledged only once written): 128 batches of 5,000 rows let two
+	// inserts of ~300,000 rows run, as 8 agents with 16 batches in flight
+	// each would send.
 	MaxConcurrentWrites int `yaml:"max-concurrent-writes"`
 	// AcquireTimeout is how long a request waits for one of those slots
 	// before it is answered 429.
@@ -80,7 +83,7 @@ func DefaultConfig() Config {
 		MaxBodyBytes:         limits.MaxCompressed,
 		MaxDecompressedBytes: limits.MaxDecompressed,
 		MaxBatchRows:         500_000,
-		MaxConcurrentWrites:  32,
+		MaxConcurrentWrites:  128,
 		AcquireTimeout:       time.Second,
 		ReadTimeout:          30 * time.Second,
 		WriteTimeout:         20 * time.Second,
