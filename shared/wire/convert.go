@@ -10,9 +10,9 @@ import (
 	"github.com/unet-project/unet/shared/wire/internal/wirepb"
 )
 
-// Conversions between Batch (model types) and the protobuf messages. Rate
-// pointers are shared, not copied, both ways: model rates are read-only
-// (see agent/derive), and a decoded batch's pointers are its own.
+// The conversion of a Batch (model types) to the protobuf messages, for
+// Encode, and the helpers decoding shares with it. Rate pointers are
+// shared, not copied: model rates are read-only (see agent/derive).
 
 // The range of times nanoseconds since 1970 in an int64 can hold.
 var (
@@ -179,114 +179,6 @@ func toProto(b *Batch) (*wirepb.Batch, error) {
 		}
 	}
 	return m, nil
-}
-
-// fromProto converts a decoded message, refusing what no agent sends: no
-// agent or sequence number, rows without a node, events without a kind,
-// unknown statuses, indexes that do not fit an int.
-func fromProto(m *wirepb.Batch) (*Batch, error) {
-	if m.Agent == "" {
-		return nil, errors.New("no agent name")
-	}
-	if m.Seq == 0 {
-		return nil, errors.New("no sequence number (they start at 1)")
-	}
-	b := &Batch{Agent: m.Agent, Seq: m.Seq, Created: fromUnixNano(m.CreatedUnixNano)}
-
-	if len(m.Devices) > 0 {
-		b.Devices = make([]model.DeviceSample, len(m.Devices))
-		for i, d := range m.Devices {
-			if d.Node == "" {
-				return nil, fmt.Errorf("device sample %d has no node", i)
-			}
-			n, err := toInt(d.Interfaces, "interface count")
-			if err != nil {
-				return nil, fmt.Errorf("device sample of %q: %w", d.Node, err)
-			}
-			b.Devices[i] = model.DeviceSample{
-				Node: d.Node, Time: fromUnixNano(d.TimeUnixNano), Reachable: d.Reachable, Error: d.Error,
-				UptimeSeconds: d.UptimeSeconds, PollDurationSeconds: d.PollDurationSeconds,
-				Interfaces: n, Extra: d.Extra,
-				// A vendor this collector does not know (a newer agent's)
-				// is kept as sent: it is a label, not a choice.
-				SysName: d.SysName, SysDescr: d.SysDescr, SysObjectID: d.SysObjectId, Vendor: model.Vendor(d.Vendor),
-			}
-		}
-	}
-
-	total := 0
-	for _, g := range m.Interfaces {
-		total += len(g.Samples)
-	}
-	if total > 0 {
-		b.Samples = make([]model.Sample, 0, total)
-	}
-	for gi, g := range m.Interfaces {
-		if g.Node == "" {
-			return nil, fmt.Errorf("interface group %d has no node", gi)
-		}
-		t := fromUnixNano(g.TimeUnixNano)
-		for _, s := range g.Samples {
-			if s == nil {
-				continue
-			}
-			idx, err := toInt(s.IfIndex, "ifIndex")
-			if err != nil {
-				return nil, fmt.Errorf("sample of %q: %w", g.Node, err)
-			}
-			admin, err := statusFromProto(s.AdminStatus)
-			if err != nil {
-				return nil, fmt.Errorf("sample of %q ifIndex %d: admin %w", g.Node, idx, err)
-			}
-			oper, err := statusFromProto(s.OperStatus)
-			if err != nil {
-				return nil, fmt.Errorf("sample of %q ifIndex %d: oper %w", g.Node, idx, err)
-			}
-			b.Samples = append(b.Samples, model.Sample{
-				Node: g.Node, Time: t, IfIndex: idx, IfName: s.IfName, IntervalSeconds: s.IntervalSeconds,
-				AdminStatus: admin, OperStatus: oper, SpeedBps: s.SpeedBps, Counter64: s.Counter64,
-				InOctets: s.InOctets, OutOctets: s.OutOctets, InPkts: s.InPkts, OutPkts: s.OutPkts,
-				InErrors: s.InErrors, OutErrors: s.OutErrors, InDiscards: s.InDiscards, OutDiscards: s.OutDiscards,
-				Discontinuity: s.Discontinuity, Descr: s.Descr, Alias: s.Alias, Type: s.Type,
-				Rates: model.Rates{
-					InBps: s.InBps, OutBps: s.OutBps, InPps: s.InPps, OutPps: s.OutPps,
-					InErrorsRate: s.InErrorsRate, OutErrorsRate: s.OutErrorsRate,
-					InDiscardsRate: s.InDiscardsRate, OutDiscardsRate: s.OutDiscardsRate,
-				},
-			})
-		}
-	}
-
-	if len(m.Events) > 0 {
-		b.Events = make([]model.Event, len(m.Events))
-		for i, e := range m.Events {
-			if e.Node == "" {
-				return nil, fmt.Errorf("event %d has no node", i)
-			}
-			if e.Kind == "" {
-				return nil, fmt.Errorf("event %d of %q has no kind", i, e.Node)
-			}
-			idx, err := toInt(e.IfIndex, "ifIndex")
-			if err != nil {
-				return nil, fmt.Errorf("event %s of %q: %w", e.Kind, e.Node, err)
-			}
-			b.Events[i] = model.Event{
-				Time: fromUnixNano(e.TimeUnixNano), Node: e.Node, Kind: model.EventKind(e.Kind), IfIndex: idx,
-				IfName: e.IfName, From: e.From, To: e.To, Detail: e.Detail,
-			}
-			if n := e.Neighbor; n != nil {
-				li, err := toInt(n.LocalIfIndex, "LLDP local ifIndex")
-				if err != nil {
-					return nil, fmt.Errorf("event %s of %q: %w", e.Kind, e.Node, err)
-				}
-				b.Events[i].Neighbor = &model.LLDPNeighbor{
-					LocalPort: n.LocalPort, LocalIfIndex: li, ChassisID: n.ChassisId,
-					PortID: n.PortId, PortDescr: n.PortDescr, SysName: n.SysName,
-				}
-			}
-		}
-	}
-	return b, nil
 }
 
 // toInt narrows a decoded integer to a model int: negative values and

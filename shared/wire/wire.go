@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/unet-project/unet/shared/model"
-	"github.com/unet-project/unet/shared/wire/internal/wirepb"
 )
 
 // Version is the format version this package writes and the only one it
@@ -167,19 +166,7 @@ func (d *Decoder) Decode(data []byte) (*Batch, error) {
 	if len(raw) > d.limits.MaxDecompressed {
 		return nil, fmt.Errorf("%w: %d bytes decompressed, the limit is %d", ErrTooLarge, len(raw), d.limits.MaxDecompressed)
 	}
-	var m wirepb.Batch
-	if err := proto.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("%w: not a protobuf unet.wire.v1.Batch: %v", ErrMalformed, err)
-	}
-	if m.Version != Version {
-		return nil, fmt.Errorf("%w: format version %d, this collector reads version %d only (upgrade the collector before the agents)",
-			ErrMalformed, m.Version, Version)
-	}
-	b, err := fromProto(&m)
-	if err != nil {
-		return nil, fmt.Errorf("%w: batch %d of agent %q: %v", ErrMalformed, m.Seq, m.Agent, err)
-	}
-	return b, nil
+	return decodeMessage(raw)
 }
 
 // The Encoder and Decoder of Encode and Decode, made on first use. They

@@ -440,10 +440,14 @@ func rawProtoB(b *testing.B, batch *Batch) []byte {
 }
 
 // FuzzDecodeMessage fuzzes the protobuf inside the compression, which
-// random bytes seldom get through to in FuzzDecode.
+// random bytes seldom get through to in FuzzDecode. The decoder must
+// agree with the reference, proto.Unmarshal and fromProto (sameDecoding).
 func FuzzDecodeMessage(f *testing.F) {
 	f.Add(rawProtoF(f, fixture()))
 	f.Add([]byte{0x08, 0x01, 0x12, 0x01, 'a', 0x18, 0x01})
+	f.Add(rawProtoF(f, edgeBatch()))
+	f.Add(handBatch(nil))
+	f.Add(handBatch(map[string][]byte{"sample": pbGroup(30, pbVarint(1, 1)), "event": pbBytes(9, "\x10\x05")}))
 	zw, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		f.Fatal(err)
@@ -453,6 +457,9 @@ func FuzzDecodeMessage(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !sameDecoding(t, "fuzzed message", raw) {
+			return
+		}
 		b, err := dec.Decode(zw.EncodeAll(raw, nil))
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
