@@ -546,12 +546,29 @@ type sampleColumns struct {
 	rates                                               [8][]*float64
 }
 
-// append fills db with the batches' samples, through c's buffers.
+// sampleChunkRows is how many samples go to ClickHouse in one block. The
+// blocks of one insert are squashed into one part by the server
+// (min_insert_block_size_rows, a million rows by default), so chunks cost
+// no extra part, and they keep both c's buffers and clickhouse-go's
+// columns (reset, not reallocated, by Flush) at a fixed size instead of
+// growing, copying and zeroing ~100 MB per flush.
+const sampleChunkRows = 32 << 10
+
+// append fills db with the batches' samples, through c's buffers, in
+// blocks of sampleChunkRows.
 func (c *sampleColumns) append(db driver.Batch, batches []*Batch) error {
 	c.reset()
 	defer c.reset() // drop the references to the batches' strings
 	for _, b := range batches {
 		for i := range b.Samples {
+			if len(c.node) == sampleChunkRows {
+				if err := c.appendTo(db); err != nil {
+					return err
+				}
+				if err := db.Flush(); err != nil {
+					return err
+				}
+			}
 			x := &b.Samples[i]
 			c.node, c.ifname, c.ts = append(c.node, x.Node), append(c.ifname, x.IfName), append(c.ts, clampTime(x.Time).Unix())
 			c.ifindex, c.interval = append(c.ifindex, uint32(x.IfIndex)), append(c.interval, float32(x.IntervalSeconds))
@@ -565,11 +582,18 @@ func (c *sampleColumns) append(db driver.Batch, batches []*Batch) error {
 			c.agent, c.seq = append(c.agent, b.Agent), append(c.seq, b.Seq)
 		}
 	}
+	return c.appendTo(db)
+}
+
+// appendTo appends the buffered rows to db's columns and empties c.
+func (c *sampleColumns) appendTo(db driver.Batch) error {
 	cols := []any{c.node, c.ifname, c.ts, c.ifindex, c.interval, c.admin, c.oper, c.speed, c.c64, c.disc}
 	for _, r := range c.rates {
 		cols = append(cols, r)
 	}
-	return appendColumns(db, append(cols, c.descr, c.alias, c.typ, c.agent, c.seq)...)
+	err := appendColumns(db, append(cols, c.descr, c.alias, c.typ, c.agent, c.seq)...)
+	c.reset()
+	return err
 }
 
 // reset empties the buffers, keeping their capacity; the string columns

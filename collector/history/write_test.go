@@ -2,6 +2,7 @@ package history
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -230,6 +231,36 @@ func TestWriteRefusesBadInput(t *testing.T) {
 				t.Fatalf("Write = %v, want a plain error", err)
 			}
 		})
+	}
+}
+
+// A flush larger than a block goes as several blocks of one insert, which
+// ClickHouse squashes into one part.
+func TestWriteInBlocks(t *testing.T) {
+	s := newStore(t, "")
+	now := time.Now().UTC().Truncate(time.Second)
+	const n = 3*sampleChunkRows + 100
+	b := Batch{Agent: "a", Seq: 1, Samples: make([]model.Sample, 0, n)}
+	for i := range n {
+		b.Samples = append(b.Samples, sample(fmt.Sprintf("r%d", i/48), fmt.Sprintf("xe-0/0/%d", i%48), now, float64(i), 1, model.IfUp))
+	}
+	if err := s.Write(ctxT(t), b); err != nil {
+		t.Fatal(err)
+	}
+	for table, want := range map[string]uint64{"interface_samples": n, "interface_samples_5m": n} {
+		if got := count(t, s, table, ""); got != want {
+			t.Errorf("%s: %d rows, want %d", table, got, want)
+		}
+	}
+	if got := count(t, s, "interface_samples", fmt.Sprintf("node = 'r%d' AND ifname = 'xe-0/0/%d' AND in_bps = %d", (n-1)/48, (n-1)%48, n-1)); got != 1 {
+		t.Errorf("the last sample is not stored as written")
+	}
+	var parts, level uint64
+	if err := s.conn.QueryRow(ctxT(t), "SELECT count(), toUInt64(max(level)) FROM system.parts WHERE database = 'unet' AND table = 'interface_samples' AND active").Scan(&parts, &level); err != nil {
+		t.Fatal(err)
+	}
+	if parts != 1 || level != 0 {
+		t.Errorf("%d parts (max level %d) for one insert of %d blocks, want 1 part of level 0", parts, level, (n+sampleChunkRows-1)/sampleChunkRows)
 	}
 }
 
