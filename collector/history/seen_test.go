@@ -163,8 +163,8 @@ func TestRetentionDropsOldPartitions(t *testing.T) {
 		"interface_samples_5m": 4, // 0, 3, 4, 8
 		"interface_samples_1h": 5, // forever
 		"device_samples_1h":    5,
-		"events":               3,  // 0, 3, 4
-		"ingested_batches":     5,  // written today ('begin'; 'done' may follow late)
+		"events":               3, // 0, 3, 4
+		"ingested_batches":     5, // written today ('begin'; 'done' may follow late)
 	} {
 		cond := ""
 		if table == "ingested_batches" {
