@@ -262,10 +262,14 @@ func (in *inserter) insert(ctx context.Context, batches []*Batch) error {
 	s := in.s
 	now := time.Now().UTC()
 	in.markers = append(in.markers[:0], in.done...)
-	for _, b := range batches {
+	mine := make([]marker, len(batches)) // 'done' markers, once the rows are in
+	for i, b := range batches {
+		mine[i] = newMarker(b, "done", now)
 		// A batch with nothing left to write needs no 'begin'.
 		if b.Rows() > 0 {
-			in.markers = append(in.markers, newMarker(b, "begin", now))
+			begin := mine[i]
+			begin.state = "begin"
+			in.markers = append(in.markers, begin)
 		}
 	}
 	if err := s.insertMarkers(ctx, in.markers); err != nil {
@@ -303,9 +307,7 @@ func (in *inserter) insert(ctx context.Context, batches []*Batch) error {
 		}
 		written |= st.bit
 	}
-	for _, b := range batches {
-		in.done = append(in.done, newMarker(b, "done", now))
-	}
+	in.done = append(in.done, mine...)
 	return nil
 }
 
