@@ -83,6 +83,9 @@ type decoder struct {
 	b       *Batch
 	version uint32
 	strs    map[string]string
+	// last are the strings of the sample before, the first strings to
+	// compare with (sampleStr).
+	last struct{ ifName, descr, alias, typ string }
 	// rates is the arena of the rates: pointers into it are handed out,
 	// so it is never grown; a full one is replaced by a new one.
 	rates []float64
@@ -126,30 +129,31 @@ func (d *decoder) refusal() error {
 func (d *decoder) batch(b []byte) error {
 	var created int64
 	for len(b) > 0 {
-		f, n, err := next(b, msgBatch)
-		if err != nil {
-			return err
+		tag, u, bs, n := next(b)
+		if n < 0 {
+			return fieldError(b, msgBatch)
 		}
+		var err error
 		b = b[n:]
-		switch f.tag {
+		switch tag {
 		case 1<<3 | wVarint:
-			d.version = uint32(f.u)
+			d.version = uint32(u)
 		case 2<<3 | wBytes:
-			d.b.Agent, err = d.str(f, msgBatch)
+			d.b.Agent, err = d.str(bs, msgBatch, tag)
 		case 3<<3 | wVarint:
-			d.b.Seq = f.u
+			d.b.Seq = u
 		case 4<<3 | wVarint:
-			created = int64(f.u)
+			created = int64(u)
 		case 5<<3 | wBytes:
-			if err = d.device(f.bs); err != nil {
+			if err = d.device(bs); err != nil {
 				err = fmt.Errorf("device sample %d: %w", len(d.b.Devices)-1, err)
 			}
 		case 6<<3 | wBytes:
-			if err = d.group(f.bs); err != nil {
+			if err = d.group(bs); err != nil {
 				err = fmt.Errorf("interface group %d: %w", d.groups-1, err)
 			}
 		case 7<<3 | wBytes:
-			if err = d.event(f.bs); err != nil {
+			if err = d.event(bs); err != nil {
 				err = fmt.Errorf("event %d: %w", len(d.b.Events)-1, err)
 			}
 		}
@@ -168,30 +172,31 @@ func (d *decoder) device(b []byte) error {
 	s := &d.b.Devices[i]
 	var t, ifaces int64
 	for len(b) > 0 {
-		f, n, err := next(b, msgDevice)
-		if err != nil {
-			return err
+		tag, u, bs, n := next(b)
+		if n < 0 {
+			return fieldError(b, msgDevice)
 		}
+		var err error
 		b = b[n:]
-		switch f.tag {
+		switch tag {
 		case 1<<3 | wBytes:
-			s.Node, err = d.str(f, msgDevice)
+			s.Node, err = d.str(bs, msgDevice, tag)
 		case 2<<3 | wVarint:
-			t = int64(f.u)
+			t = int64(u)
 		case 3<<3 | wVarint:
-			s.Reachable = f.u != 0
+			s.Reachable = u != 0
 		case 4<<3 | wBytes:
-			s.Error, err = d.str(f, msgDevice)
+			s.Error, err = d.str(bs, msgDevice, tag)
 		case 5<<3 | wVarint:
-			s.UptimeSeconds = int64(f.u)
+			s.UptimeSeconds = int64(u)
 		case 6<<3 | wFixed64:
-			s.PollDurationSeconds = math.Float64frombits(f.u)
+			s.PollDurationSeconds = math.Float64frombits(u)
 		case 7<<3 | wVarint:
-			ifaces = int64(f.u)
+			ifaces = int64(u)
 		case 8<<3 | wBytes:
 			var k string
 			var v float64
-			if k, v, err = d.extra(f.bs); err != nil {
+			if k, v, err = d.extra(bs); err != nil {
 				err = fmt.Errorf("extra: %w", err)
 				break
 			}
@@ -200,14 +205,14 @@ func (d *decoder) device(b []byte) error {
 			}
 			s.Extra[k] = v
 		case 9<<3 | wBytes:
-			s.SysName, err = d.str(f, msgDevice)
+			s.SysName, err = d.str(bs, msgDevice, tag)
 		case 10<<3 | wBytes:
-			s.SysDescr, err = d.str(f, msgDevice)
+			s.SysDescr, err = d.str(bs, msgDevice, tag)
 		case 11<<3 | wBytes:
-			s.SysObjectID, err = d.str(f, msgDevice)
+			s.SysObjectID, err = d.str(bs, msgDevice, tag)
 		case 12<<3 | wBytes:
 			var v string
-			v, err = d.str(f, msgDevice)
+			v, err = d.str(bs, msgDevice, tag)
 			// A vendor this collector does not know (a newer agent's)
 			// is kept as sent: it is a label, not a choice.
 			s.Vendor = model.Vendor(v)
@@ -233,18 +238,19 @@ func (d *decoder) device(b []byte) error {
 // missing key or value is "" or 0.
 func (d *decoder) extra(b []byte) (key string, val float64, err error) {
 	for len(b) > 0 {
-		f, n, err := next(b, msgExtra)
-		if err != nil {
-			return "", 0, err
+		tag, u, bs, n := next(b)
+		if n < 0 {
+			return "", 0, fieldError(b, msgExtra)
 		}
+		var err error
 		b = b[n:]
-		switch f.tag {
+		switch tag {
 		case 1<<3 | wBytes:
-			if key, err = d.str(f, msgExtra); err != nil {
+			if key, err = d.str(bs, msgExtra, tag); err != nil {
 				return "", 0, err
 			}
 		case 2<<3 | wFixed64:
-			val = math.Float64frombits(f.u)
+			val = math.Float64frombits(u)
 		}
 	}
 	return key, val, nil
@@ -261,19 +267,20 @@ func (d *decoder) group(b []byte) error {
 	var node string
 	var t int64
 	for len(b) > 0 {
-		f, n, err := next(b, msgGroup)
-		if err != nil {
-			return err
+		tag, u, bs, n := next(b)
+		if n < 0 {
+			return fieldError(b, msgGroup)
 		}
+		var err error
 		b = b[n:]
-		switch f.tag {
+		switch tag {
 		case 1<<3 | wBytes:
-			node, err = d.str(f, msgGroup)
+			node, err = d.str(bs, msgGroup, tag)
 		case 2<<3 | wVarint:
-			t = int64(f.u)
+			t = int64(u)
 		case 3<<3 | wBytes:
 			d.nums = append(d.nums, sampleNums{})
-			if err = d.sample(f.bs, d.nextSample(), &d.nums[len(d.nums)-1]); err != nil {
+			if err = d.sample(bs, d.nextSample(), &d.nums[len(d.nums)-1]); err != nil {
 				err = fmt.Errorf("sample %d: %w", len(d.nums)-1, err)
 			}
 			d.samplesLeft--
@@ -326,66 +333,71 @@ func (d *decoder) nextSample() *model.Sample {
 // sample reads an InterfaceSample into s and nums.
 func (d *decoder) sample(b []byte, s *model.Sample, nums *sampleNums) error {
 	for len(b) > 0 {
-		f, n, err := next(b, msgSample)
-		if err != nil {
-			return err
+		tag, u, bs, n := next(b)
+		if n < 0 {
+			return fieldError(b, msgSample)
 		}
+		var err error
 		b = b[n:]
-		switch f.tag {
+		switch tag {
 		case 1<<3 | wVarint:
-			nums.ifIndex = int64(f.u)
+			nums.ifIndex = int64(u)
 		case 2<<3 | wBytes:
-			s.IfName, err = d.str(f, msgSample)
+			s.IfName, err = d.sampleStr(bs, tag, &d.last.ifName)
 		case 3<<3 | wFixed64:
-			s.IntervalSeconds = math.Float64frombits(f.u)
+			s.IntervalSeconds = math.Float64frombits(u)
 		case 4<<3 | wVarint:
-			nums.admin = int32(f.u) // as proto.Unmarshal narrows an enum
+			nums.admin = int32(u) // as proto.Unmarshal narrows an enum
 		case 5<<3 | wVarint:
-			nums.oper = int32(f.u)
+			nums.oper = int32(u)
 		case 6<<3 | wVarint:
-			s.SpeedBps = f.u
+			s.SpeedBps = u
 		case 7<<3 | wVarint:
-			s.Counter64 = f.u != 0
+			s.Counter64 = u != 0
 		case 8<<3 | wVarint:
-			s.InOctets = f.u
+			s.InOctets = u
 		case 9<<3 | wVarint:
-			s.OutOctets = f.u
+			s.OutOctets = u
 		case 10<<3 | wVarint:
-			s.InPkts = f.u
+			s.InPkts = u
 		case 11<<3 | wVarint:
-			s.OutPkts = f.u
+			s.OutPkts = u
 		case 12<<3 | wVarint:
-			s.InErrors = f.u
+			s.InErrors = u
 		case 13<<3 | wVarint:
-			s.OutErrors = f.u
+			s.OutErrors = u
 		case 14<<3 | wVarint:
-			s.InDiscards = f.u
+			s.InDiscards = u
 		case 15<<3 | wVarint:
-			s.OutDiscards = f.u
+			s.OutDiscards = u
 		case 16<<3 | wVarint:
-			s.Discontinuity = f.u != 0
+			s.Discontinuity = u != 0
 		case 17<<3 | wFixed64:
-			d.rate(&s.InBps, f.u)
+			d.rate(&s.InBps, u)
 		case 18<<3 | wFixed64:
-			d.rate(&s.OutBps, f.u)
+			d.rate(&s.OutBps, u)
 		case 19<<3 | wFixed64:
-			d.rate(&s.InPps, f.u)
+			d.rate(&s.InPps, u)
 		case 20<<3 | wFixed64:
-			d.rate(&s.OutPps, f.u)
+			d.rate(&s.OutPps, u)
 		case 21<<3 | wFixed64:
-			d.rate(&s.InErrorsRate, f.u)
+			d.rate(&s.InErrorsRate, u)
 		case 22<<3 | wFixed64:
-			d.rate(&s.OutErrorsRate, f.u)
+			d.rate(&s.OutErrorsRate, u)
 		case 23<<3 | wFixed64:
-			d.rate(&s.InDiscardsRate, f.u)
+			d.rate(&s.InDiscardsRate, u)
 		case 24<<3 | wFixed64:
-			d.rate(&s.OutDiscardsRate, f.u)
+			d.rate(&s.OutDiscardsRate, u)
 		case 25<<3 | wBytes:
-			s.Descr, err = d.str(f, msgSample)
+			if string(bs) == s.IfName { // often: ifDescr is ifName
+				s.Descr = s.IfName
+				break
+			}
+			s.Descr, err = d.sampleStr(bs, tag, &d.last.descr)
 		case 26<<3 | wBytes:
-			s.Alias, err = d.str(f, msgSample)
+			s.Alias, err = d.sampleStr(bs, tag, &d.last.alias)
 		case 27<<3 | wBytes:
-			s.Type, err = d.str(f, msgSample)
+			s.Type, err = d.sampleStr(bs, tag, &d.last.typ)
 		}
 		if err != nil {
 			return err
@@ -416,37 +428,38 @@ func (d *decoder) event(b []byte) error {
 	e := &d.b.Events[i]
 	var t, ifIndex, localIfIndex int64
 	for len(b) > 0 {
-		f, n, err := next(b, msgEvent)
-		if err != nil {
-			return err
+		tag, u, bs, n := next(b)
+		if n < 0 {
+			return fieldError(b, msgEvent)
 		}
+		var err error
 		b = b[n:]
-		switch f.tag {
+		switch tag {
 		case 1<<3 | wVarint:
-			t = int64(f.u)
+			t = int64(u)
 		case 2<<3 | wBytes:
-			e.Node, err = d.str(f, msgEvent)
+			e.Node, err = d.str(bs, msgEvent, tag)
 		case 3<<3 | wBytes:
 			var v string
-			v, err = d.str(f, msgEvent)
+			v, err = d.str(bs, msgEvent, tag)
 			e.Kind = model.EventKind(v)
 		case 4<<3 | wVarint:
-			ifIndex = int64(f.u)
+			ifIndex = int64(u)
 		case 5<<3 | wBytes:
-			e.IfName, err = d.str(f, msgEvent)
+			e.IfName, err = d.str(bs, msgEvent, tag)
 		case 6<<3 | wBytes:
-			e.From, err = d.str(f, msgEvent)
+			e.From, err = d.str(bs, msgEvent, tag)
 		case 7<<3 | wBytes:
-			e.To, err = d.str(f, msgEvent)
+			e.To, err = d.str(bs, msgEvent, tag)
 		case 8<<3 | wBytes:
-			e.Detail, err = d.str(f, msgEvent)
+			e.Detail, err = d.str(bs, msgEvent, tag)
 		case 9<<3 | wBytes:
 			// A second neighbor field is merged into the first, as
 			// protobuf merges an embedded message sent twice.
 			if e.Neighbor == nil {
 				e.Neighbor = new(model.LLDPNeighbor)
 			}
-			if err = d.neighbor(f.bs, e.Neighbor, &localIfIndex); err != nil {
+			if err = d.neighbor(bs, e.Neighbor, &localIfIndex); err != nil {
 				err = fmt.Errorf("neighbor: %w", err)
 			}
 		}
@@ -480,24 +493,25 @@ func (d *decoder) event(b []byte) error {
 // localIfIndex (checked with the event).
 func (d *decoder) neighbor(b []byte, n *model.LLDPNeighbor, localIfIndex *int64) error {
 	for len(b) > 0 {
-		f, m, err := next(b, msgNeighbor)
-		if err != nil {
-			return err
+		tag, u, bs, m := next(b)
+		if m < 0 {
+			return fieldError(b, msgNeighbor)
 		}
+		var err error
 		b = b[m:]
-		switch f.tag {
+		switch tag {
 		case 1<<3 | wBytes:
-			n.LocalPort, err = d.str(f, msgNeighbor)
+			n.LocalPort, err = d.str(bs, msgNeighbor, tag)
 		case 2<<3 | wVarint:
-			*localIfIndex = int64(f.u)
+			*localIfIndex = int64(u)
 		case 3<<3 | wBytes:
-			n.ChassisID, err = d.str(f, msgNeighbor)
+			n.ChassisID, err = d.str(bs, msgNeighbor, tag)
 		case 4<<3 | wBytes:
-			n.PortID, err = d.str(f, msgNeighbor)
+			n.PortID, err = d.str(bs, msgNeighbor, tag)
 		case 5<<3 | wBytes:
-			n.PortDescr, err = d.str(f, msgNeighbor)
+			n.PortDescr, err = d.str(bs, msgNeighbor, tag)
 		case 6<<3 | wBytes:
-			n.SysName, err = d.str(f, msgNeighbor)
+			n.SysName, err = d.str(bs, msgNeighbor, tag)
 		}
 		if err != nil {
 			return err
@@ -506,22 +520,35 @@ func (d *decoder) neighbor(b []byte, n *model.LLDPNeighbor, localIfIndex *int64)
 	return nil
 }
 
-// str is the string field f, interned. Its bytes are checked for UTF-8
-// only when first seen: a string found in strs was valid.
-func (d *decoder) str(f field, m message) (string, error) {
-	if len(f.bs) == 0 {
+// str is the string field tag of message m, with bytes bs, interned.
+// The bytes are checked for UTF-8 only when first seen: a string found in
+// strs was valid.
+func (d *decoder) str(bs []byte, m message, tag uint64) (string, error) {
+	if len(bs) == 0 {
 		return "", nil
 	}
-	if s, ok := d.strs[string(f.bs)]; ok { // no allocation for the look-up
+	if s, ok := d.strs[string(bs)]; ok { // no allocation for the look-up
 		return s, nil
 	}
-	if !utf8.Valid(f.bs) {
+	if !utf8.Valid(bs) {
 		// proto.Unmarshal's words.
-		return "", fmt.Errorf("%s: string field contains invalid UTF-8", m.field(protowire.Number(f.tag>>3)))
+		return "", fmt.Errorf("%s: string field contains invalid UTF-8", m.field(protowire.Number(tag>>3)))
 	}
-	s := string(f.bs)
+	s := string(bs)
 	d.strs[s] = s
 	return s, nil
+}
+
+// sampleStr is str for a string of a sample, which is often the one of
+// the sample before (its type, or its alias in a batch of several polls
+// of a device): a comparison with it costs less than a look-up in strs.
+func (d *decoder) sampleStr(bs []byte, tag uint64, last *string) (string, error) {
+	if string(bs) == *last {
+		return *last, nil
+	}
+	s, err := d.str(bs, msgSample, tag)
+	*last = s
+	return s, err
 }
 
 // count returns the numbers of device samples, interface samples and
@@ -530,22 +557,22 @@ func (d *decoder) str(f field, m message) (string, error) {
 // the decoding pass says what is wrong there.
 func count(b []byte) (devices, samples, events int) {
 	for len(b) > 0 {
-		f, n, err := next(b, msgBatch)
-		if err != nil {
+		tag, _, bs, n := next(b)
+		if n < 0 {
 			return
 		}
 		b = b[n:]
-		switch f.tag {
+		switch tag {
 		case 5<<3 | wBytes:
 			devices++
 		case 6<<3 | wBytes:
-			for g := f.bs; len(g) > 0; {
-				f, n, err := next(g, msgGroup)
-				if err != nil {
+			for len(bs) > 0 {
+				tag, _, _, n := next(bs)
+				if n < 0 {
 					break
 				}
-				g = g[n:]
-				if f.tag == 3<<3|wBytes {
+				bs = bs[n:]
+				if tag == 3<<3|wBytes {
 					samples++
 				}
 			}
@@ -556,56 +583,69 @@ func count(b []byte) (devices, samples, events int) {
 	return
 }
 
-// field is a field as next read it: its tag, and its value: the number of
-// a varint or fixed64 in u, the bytes of a length-delimited field in bs.
-type field struct {
-	tag uint64
-	u   uint64
-	bs  []byte
-}
-
-// next reads the field at the start of b, a message m, and returns its
-// length. It checks what proto.Unmarshal checks: a tag (field numbers 1
-// to 2^29-1) and a complete value of its wire type. Fields of other wire
-// types than varint, fixed64 and length-delimited (fixed32, groups) are
-// no field of wire.proto's: like any unknown field, they are skipped.
-func next(b []byte, m message) (f field, n int, err error) {
-	tag, n := consumeVarint(b)
-	if n < 0 {
-		if protowire.ParseError(n) != io.ErrUnexpectedEOF {
-			return f, 0, errors.New("field tag: varint longer than 64 bits")
-		}
-		return f, 0, errors.New("truncated field tag")
+// next reads the field at the start of b: its tag (number<<3 | wire
+// type), its value (the number of a varint or a fixed64 in u, the bytes
+// of a length-delimited field in bs) and its length n, or n < 0 where
+// proto.Unmarshal would fail (fieldError says why): a tag that is not a
+// varint or whose number is not 1 to 2^29-1, a value cut short. Fields of
+// other wire types than varint, fixed64 and length-delimited (fixed32,
+// groups) are no fields of wire.proto's: as any unknown field, they are
+// skipped. The results are not a struct: the copy of one cost a third of
+// the time (a store-forwarding stall).
+func next(b []byte) (tag, u uint64, bs []byte, n int) {
+	switch { // as proto.Unmarshal, tags of one and two bytes inline
+	case len(b) > 0 && b[0] < 0x80:
+		tag, n = uint64(b[0]), 1
+	case len(b) > 1 && b[1] < 0x80:
+		tag, n = uint64(b[0]&0x7f)|uint64(b[1])<<7, 2
+	default:
+		tag, n = protowire.ConsumeVarint(b)
 	}
-	if num := tag >> 3; num < uint64(protowire.MinValidNumber) || num > uint64(protowire.MaxValidNumber) {
-		return f, 0, fmt.Errorf("field number %d is invalid (1 to %d)", num, protowire.MaxValidNumber)
+	if n < 0 || tag>>3 < uint64(protowire.MinValidNumber) || tag>>3 > uint64(protowire.MaxValidNumber) {
+		return 0, 0, nil, -1
 	}
-	f.tag = tag
-	num, typ := protowire.Number(tag>>3), protowire.Type(tag&7)
 	v := b[n:]
 	var vn int
-	switch typ {
-	case protowire.VarintType:
-		f.u, vn = consumeVarint(v)
-	case protowire.Fixed64Type:
-		f.u, vn = protowire.ConsumeFixed64(v)
-	case protowire.BytesType:
-		f.bs, vn = protowire.ConsumeBytes(v)
+	switch tag & 7 {
+	case wVarint:
+		if len(v) > 0 && v[0] < 0x80 {
+			u, vn = uint64(v[0]), 1
+		} else {
+			u, vn = protowire.ConsumeVarint(v)
+		}
+	case wFixed64:
+		u, vn = protowire.ConsumeFixed64(v)
+	case wBytes:
+		bs, vn = protowire.ConsumeBytes(v)
 	default:
-		vn = protowire.ConsumeFieldValue(num, typ, v)
+		vn = protowire.ConsumeFieldValue(protowire.Number(tag>>3), protowire.Type(tag&7), v)
 	}
 	if vn < 0 {
-		return f, 0, fmt.Errorf("%s: %v", m.field(num), valueError(typ, v, vn))
+		return 0, 0, nil, -1
 	}
-	return f, n + vn, nil
+	return tag, u, bs, n + vn
 }
 
-// consumeVarint is protowire.ConsumeVarint, the one-byte case inlined.
-func consumeVarint(b []byte) (uint64, int) {
-	if len(b) > 0 && b[0] < 0x80 {
-		return uint64(b[0]), 1
+// fieldError says why next cannot read the field at the start of b, in
+// a message m.
+func fieldError(b []byte, m message) error {
+	tag, n := protowire.ConsumeVarint(b)
+	if n < 0 {
+		if protowire.ParseError(n) != io.ErrUnexpectedEOF {
+			return errors.New("field tag: varint longer than 64 bits")
+		}
+		return errors.New("truncated field tag")
 	}
-	return protowire.ConsumeVarint(b)
+	num, typ := tag>>3, protowire.Type(tag&7)
+	if num < uint64(protowire.MinValidNumber) || num > uint64(protowire.MaxValidNumber) {
+		return fmt.Errorf("field number %d is invalid (1 to %d)", num, protowire.MaxValidNumber)
+	}
+	v := b[n:]
+	vn := protowire.ConsumeFieldValue(protowire.Number(num), typ, v)
+	if vn >= 0 {
+		return fmt.Errorf("%s: no error found", m.field(protowire.Number(num))) // not reached
+	}
+	return fmt.Errorf("%s: %v", m.field(protowire.Number(num)), valueError(typ, v, vn))
 }
 
 // valueError says why a value of type typ at the start of b could not be
