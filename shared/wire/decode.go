@@ -242,7 +242,6 @@ func (d *decoder) extra(b []byte) (key string, val float64, err error) {
 		if n < 0 {
 			return "", 0, fieldError(b, msgExtra)
 		}
-		var err error
 		b = b[n:]
 		switch tag {
 		case 1<<3 | wBytes:

@@ -694,3 +694,35 @@ func BenchmarkDecodeOld(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/batch")
 }
+
+// TestDecoderReusesBuffers: a Decoder reuses its decompression buffers,
+// and a batch it returned does not change when it decodes the next.
+func TestDecoderReusesBuffers(t *testing.T) {
+	dec, err := NewDecoder(Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := realistic(2, 3), fixture()
+	second.Samples[0].IfName = strings.Repeat("x", 1000) // more than the first's bytes
+	var bodies [][]byte
+	for _, b := range []*Batch{first, second, first} {
+		body, err := Encode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, body)
+	}
+	var got []*Batch
+	for _, body := range bodies {
+		b, err := dec.Decode(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b)
+	}
+	for i, want := range []*Batch{first, second, first} {
+		if diff := cmp.Diff(want, got[i], exactly); diff != "" {
+			t.Errorf("batch %d changed after the next decodings (-sent +decoded):\n%s", i, diff)
+		}
+	}
+}

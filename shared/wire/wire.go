@@ -128,7 +128,15 @@ func (e *Encoder) Encode(b *Batch) ([]byte, error) {
 type Decoder struct {
 	limits Limits
 	zr     *zstd.Decoder
+	// raw holds buffers for decompressed messages (*[]byte): nothing of a
+	// decoded batch points into one (see decoder), so each is reused, and
+	// a batch's megabyte is not garbage.
+	raw sync.Pool
 }
+
+// maxPooledRaw is the largest decompressed buffer Decode keeps for the
+// next call: a rare batch near the limit is not worth keeping 64 MiB for.
+const maxPooledRaw = 8 << 20
 
 // NewDecoder returns a Decoder that refuses bodies over limits (zero
 // fields: the defaults).
@@ -156,7 +164,15 @@ func (d *Decoder) Decode(data []byte) (*Batch, error) {
 	if len(data) > d.limits.MaxCompressed {
 		return nil, fmt.Errorf("%w: %d bytes compressed, the limit is %d", ErrTooLarge, len(data), d.limits.MaxCompressed)
 	}
-	raw, err := d.zr.DecodeAll(data, nil)
+	buf, _ := d.raw.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	raw, err := d.zr.DecodeAll(data, (*buf)[:0])
+	if cap(raw) <= maxPooledRaw {
+		*buf = raw
+		defer d.raw.Put(buf)
+	}
 	if err != nil {
 		if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
 			return nil, fmt.Errorf("%w: over %d bytes decompressed", ErrTooLarge, d.limits.MaxDecompressed)
