@@ -18,8 +18,10 @@ type Config struct {
 	Password string `yaml:"password"`
 	// DialTimeout bounds a connection attempt: it is also how long a write
 	// waits before it reports ClickHouse down.
-	DialTimeout  time.Duration `yaml:"dial-timeout"`
-	MaxOpenConns int           `yaml:"max-open-conns"`
+	DialTimeout time.Duration `yaml:"dial-timeout"`
+	// MaxOpenConns bounds the connections: two per inserter, the rest for
+	// queries.
+	MaxOpenConns int `yaml:"max-open-conns"`
 	// Settings are ClickHouse settings sent with every query (numbers as
 	// ints: the native protocol sends them as strings and 18.16 refuses
 	// "true").
@@ -122,9 +124,10 @@ func (c *Config) Validate() error {
 	if c.Inserters < 1 || c.Inserters > 16 {
 		errs = append(errs, fmt.Errorf("inserters must be between 1 and 16, got %d", c.Inserters))
 	}
-	if c.MaxOpenConns < c.Inserters+1 {
-		// One for each inserter, at least one for queries.
-		errs = append(errs, fmt.Errorf("max-open-conns must be at least inserters + 1 = %d, got %d", c.Inserters+1, c.MaxOpenConns))
+	if c.MaxOpenConns < 2*c.Inserters+1 {
+		// Two for each inserter (the interface samples beside the rest),
+		// at least one for queries.
+		errs = append(errs, fmt.Errorf("max-open-conns must be at least 2 × inserters + 1 = %d, got %d", 2*c.Inserters+1, c.MaxOpenConns))
 	}
 	if c.BatchRows <= 0 {
 		errs = append(errs, fmt.Errorf("batch-rows must be positive, got %d", c.BatchRows))

@@ -276,39 +276,74 @@ func (in *inserter) insert(ctx context.Context, batches []*Batch) error {
 		return err // in.done stays for the next try
 	}
 	in.done = in.done[:0]
-	steps := []struct {
-		table string
-		bit   Tables
-		count func(*Batch) int
-		fill  func(driver.Batch, []*Batch) error
-	}{
-		{tableInterfaceSamples, TableInterfaceSamples, func(b *Batch) int { return len(b.Samples) }, in.samples.append},
-		{tableDeviceSamples, TableDeviceSamples, func(b *Batch) int { return len(b.DeviceSamples) }, appendDeviceSamples},
-		{tableEvents, TableEvents, func(b *Batch) int { return len(b.Events) }, appendEvents},
+	// The interface samples, by far the largest, go beside the device
+	// samples and events (one insert after the other, on a second
+	// connection): the flush, and the acknowledgements waiting for it,
+	// take the time of the largest insert rather than of all three.
+	small := make(chan tableResult, 1)
+	go func() {
+		var r tableResult
+		for _, st := range []tableStep{
+			{tableDeviceSamples, TableDeviceSamples, func(b *Batch) int { return len(b.DeviceSamples) }, appendDeviceSamples},
+			{tableEvents, TableEvents, func(b *Batch) int { return len(b.Events) }, appendEvents},
+		} {
+			if r.err = s.insertStep(ctx, st, batches); r.err != nil {
+				break
+			}
+			r.written |= st.bit
+		}
+		small <- r
+	}()
+	err := s.insertStep(ctx, tableStep{tableInterfaceSamples, TableInterfaceSamples, func(b *Batch) int { return len(b.Samples) }, in.samples.append}, batches)
+	written := TableInterfaceSamples
+	if err != nil {
+		written = 0
 	}
-	var written Tables
-	for _, st := range steps {
-		var these []*Batch
-		n := 0
-		for _, b := range batches {
-			if b.Skip&st.bit == 0 && st.count(b) > 0 {
-				these = append(these, b)
-				n += st.count(b)
-			}
+	r := <-small
+	written |= r.written
+	if err == nil {
+		err = r.err
+	}
+	if err != nil {
+		if written != 0 {
+			s.rememberPartial(batches, written)
 		}
-		if n == 0 {
-			continue
-		}
-		if err := s.insertTable(ctx, st.table, n, func(db driver.Batch) error { return st.fill(db, these) }); err != nil {
-			if written != 0 {
-				s.rememberPartial(batches, written)
-			}
-			return err
-		}
-		written |= st.bit
+		return err
 	}
 	in.done = append(in.done, mine...)
 	return nil
+}
+
+// tableStep is the insert of one data table.
+type tableStep struct {
+	table string
+	bit   Tables
+	count func(*Batch) int
+	fill  func(driver.Batch, []*Batch) error
+}
+
+// tableResult is what some of a flush's inserts did: the tables they
+// wrote, and the error that stopped them.
+type tableResult struct {
+	written Tables
+	err     error
+}
+
+// insertStep inserts the rows of the batches that st's table still needs;
+// none is a success.
+func (s *Store) insertStep(ctx context.Context, st tableStep, batches []*Batch) error {
+	var these []*Batch
+	n := 0
+	for _, b := range batches {
+		if b.Skip&st.bit == 0 && st.count(b) > 0 {
+			these = append(these, b)
+			n += st.count(b)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return s.insertTable(ctx, st.table, n, func(db driver.Batch) error { return st.fill(db, these) })
 }
 
 // writeDone writes the 'done' markers kept from the last flush. A failure
