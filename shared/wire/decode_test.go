@@ -726,3 +726,41 @@ func TestDecoderReusesBuffers(t *testing.T) {
 		}
 	}
 }
+
+// TestDecoderConcurrent: one Decoder, its buffers shared by goroutines
+// (run with -race).
+func TestDecoderConcurrent(t *testing.T) {
+	dec, err := NewDecoder(Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := []*Batch{fixture(), realistic(3, 4), edgeBatch(), {Agent: "a", Seq: 1}}
+	bodies := make([][]byte, len(batches))
+	for i, b := range batches {
+		if bodies[i], err = Encode(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 50 {
+				k := (g + i) % len(batches)
+				b, err := dec.Decode(bodies[k])
+				if err == nil && !exactlyEqual(reflect.ValueOf(batches[k]), reflect.ValueOf(b)) {
+					err = fmt.Errorf("batch %d decoded differently", k)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
