@@ -181,6 +181,12 @@ func (d *decoder) device(b []byte) error {
 		}
 		var err error
 		b = b[n:]
+		if tag>>3 == 8 && s.Extra == nil {
+			// proto.Unmarshal makes the map of extra before it looks at
+			// the wire type: an extra field of another wire type (skipped
+			// as unknown) leaves an empty map, not nil.
+			s.Extra = make(map[string]float64)
+		}
 		switch tag {
 		case 1<<3 | wBytes:
 			s.Node, err = d.str(bs, msgDevice, tag)
@@ -202,9 +208,6 @@ func (d *decoder) device(b []byte) error {
 			if k, v, err = d.extra(bs); err != nil {
 				err = fmt.Errorf("extra: %w", err)
 				break
-			}
-			if s.Extra == nil {
-				s.Extra = make(map[string]float64)
 			}
 			s.Extra[k] = v
 		case 9<<3 | wBytes:

@@ -380,11 +380,13 @@ var handLevels = []string{"batch", "device", "extra", "group", "sample", "neighb
 func handBatch(add map[string][]byte) []byte {
 	entry := pb(pbBytes(1, "cpu"), pbDouble(2, 1.5), add["extra"])
 	device := pb(pbBytes(1, "n"), pbVarint(7, 2), pbBytes(8, string(entry)), add["device"])
+	// A device without extra, for the fields that make its map.
+	device2 := pb(pbBytes(1, "m"), add["device"])
 	sample := pb(pbVarint(1, 1), pbBytes(2, "xe-0/0/1"), pbVarint(4, 1), pbVarint(5, 2), pbDouble(17, 1), add["sample"])
 	group := pb(pbBytes(1, "n"), pbVarint(2, 1e18), pbBytes(3, string(sample)), pbBytes(3, string(sample)), add["group"])
 	neighbor := pb(pbBytes(1, "xe-0/0/1"), pbVarint(2, 1), add["neighbor"])
 	event := pb(pbVarint(1, 1e18), pbBytes(2, "n"), pbBytes(3, "lldp_neighbor_added"), pbBytes(9, string(neighbor)), add["event"])
-	return pb(pbVarint(1, Version), pbBytes(2, "a"), pbVarint(3, 7), pbBytes(5, string(device)),
+	return pb(pbVarint(1, Version), pbBytes(2, "a"), pbVarint(3, 7), pbBytes(5, string(device)), pbBytes(5, string(device2)),
 		pbBytes(6, string(group)), pbBytes(7, string(event)), add["batch"])
 }
 
