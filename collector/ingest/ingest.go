@@ -174,7 +174,7 @@ func New(ctx context.Context, cfg Config, deps Dependencies) (*Ingest, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "ingest")
-	dec, err := wire.NewDecoder(wire.Limits{MaxCompressed: cfg.MaxBodyBytes, MaxDecompressed: cfg.MaxDecompressedBytes})
+	dec, err := wire.NewDecoder(wire.Limits{MaxCompressed: cfg.MaxBodyBytes, MaxDecompressed: cfg.MaxDecompressedBytes, MaxRows: cfg.MaxBatchRows})
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}

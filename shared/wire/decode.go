@@ -38,9 +38,13 @@ const (
 
 // decodeMessage decodes raw, the decompressed body, as Decode's errors
 // say: ErrMalformed with where the message could not be read, or which
-// version it has, or what the collector refuses in it.
-func decodeMessage(raw []byte) (*Batch, error) {
+// version it has, or what the collector refuses in it; ErrTooLarge when
+// it holds more than maxRows rows (before any is allocated).
+func decodeMessage(raw []byte, maxRows int) (*Batch, error) {
 	devices, samples, events := count(raw)
+	if rows := devices + samples + events; rows > maxRows {
+		return nil, fmt.Errorf("%w: %d rows (device samples, interface samples, events), the limit is %d: send smaller batches", ErrTooLarge, rows, maxRows)
+	}
 	d := decoder{
 		b: &Batch{},
 		// Most of a batch's strings are repeats: sized for a few devices'

@@ -222,7 +222,7 @@ func exactlyEqual(a, b reflect.Value) bool {
 // be the same too; for what it refused, decodeMessage's error says more.
 func sameDecoding(t testing.TB, name string, raw []byte) bool {
 	t.Helper()
-	got, err := decodeMessage(raw)
+	got, err := decodeMessage(raw, DefaultLimits().MaxRows)
 	want, wantErr := referenceDecode(raw)
 	switch {
 	case err == nil && wantErr == nil:
@@ -333,7 +333,7 @@ func TestDecodeDifferential(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := rawProto(t, tc.batch)
 			sameDecoding(t, tc.name, raw)
-			got, err := decodeMessage(raw)
+			got, err := decodeMessage(raw, DefaultLimits().MaxRows)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -435,7 +435,7 @@ func TestDecodeOddFields(t *testing.T) {
 	if !sameDecoding(t, "hand-made", handBatch(nil)) {
 		t.Fatal("the hand-made batch itself")
 	}
-	if _, err := decodeMessage(handBatch(nil)); err != nil {
+	if _, err := decodeMessage(handBatch(nil), DefaultLimits().MaxRows); err != nil {
 		t.Fatalf("the hand-made batch is refused: %v", err)
 	}
 	nums := []protowire.Number{0, 28, 29, 1000, protowire.MaxValidNumber, protowire.MaxValidNumber + 1}
@@ -575,7 +575,7 @@ func TestDecodeSays(t *testing.T) {
 			if !sameDecoding(t, tc.name, tc.raw) {
 				return
 			}
-			_, err := decodeMessage(tc.raw)
+			_, err := decodeMessage(tc.raw, DefaultLimits().MaxRows)
 			if err == nil || !strings.Contains(err.Error(), tc.says) {
 				t.Errorf("error %v, want one saying %q", err, tc.says)
 			}
@@ -591,11 +591,11 @@ func TestDecodeSays(t *testing.T) {
 // float64.
 func TestDecodeOwnsItsData(t *testing.T) {
 	raw := rawProto(t, realistic(3, 5))
-	want, err := decodeMessage(bytes.Clone(raw))
+	want, err := decodeMessage(bytes.Clone(raw), DefaultLimits().MaxRows)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeMessage(raw)
+	got, err := decodeMessage(raw, DefaultLimits().MaxRows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -635,7 +635,7 @@ func TestDecodeAllocations(t *testing.T) {
 		strs[s.IfName], strs[s.Descr], strs[s.Alias], strs[s.Type] = true, true, true, true
 	}
 	allocs := testing.AllocsPerRun(5, func() {
-		if _, err := decodeMessage(raw); err != nil {
+		if _, err := decodeMessage(raw, DefaultLimits().MaxRows); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -656,7 +656,7 @@ func BenchmarkDecodeMessage(b *testing.B) {
 		decode func([]byte) (*Batch, error)
 	}{
 		{"old", referenceDecode},
-		{"new", decodeMessage},
+		{"new", func(raw []byte) (*Batch, error) { return decodeMessage(raw, DefaultLimits().MaxRows) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -56,12 +56,18 @@ type Limits struct {
 	MaxCompressed int
 	// MaxDecompressed is the largest protobuf message, in bytes.
 	MaxDecompressed int
+	// MaxRows is the most rows (device samples, interface samples and
+	// events) of a batch. Bytes alone do not bound the memory a batch
+	// takes: an empty interface sample is 2 bytes on the wire and ~300 in
+	// memory, so 64 MiB could hold 33 million of them.
+	MaxRows int
 }
 
-// DefaultLimits are 16 MiB compressed, 64 MiB decompressed. An agent's
-// batch of 5,000 interface samples is ~1 MB before compression.
+// DefaultLimits are 16 MiB compressed, 64 MiB decompressed and a million
+// rows. An agent's batch of 5,000 interface samples is ~1 MB before
+// compression.
 func DefaultLimits() Limits {
-	return Limits{MaxCompressed: 16 << 20, MaxDecompressed: 64 << 20}
+	return Limits{MaxCompressed: 16 << 20, MaxDecompressed: 64 << 20, MaxRows: 1_000_000}
 }
 
 // orDefault fills unset limits with the defaults.
@@ -72,6 +78,9 @@ func (l Limits) orDefault() Limits {
 	}
 	if l.MaxDecompressed <= 0 {
 		l.MaxDecompressed = d.MaxDecompressed
+	}
+	if l.MaxRows <= 0 {
+		l.MaxRows = d.MaxRows
 	}
 	return l
 }
@@ -102,6 +111,10 @@ func NewEncoder(limits Limits) (*Encoder, error) {
 // agent or a sequence number, with statuses outside IF-MIB's, with times
 // that nanoseconds since 1970 cannot hold, or over the limits.
 func (e *Encoder) Encode(b *Batch) ([]byte, error) {
+	if rows := len(b.Devices) + len(b.Samples) + len(b.Events); rows > e.limits.MaxRows {
+		return nil, fmt.Errorf("encoding batch %d: %w: %d rows, the limit is %d; send fewer samples per batch",
+			b.Seq, ErrTooLarge, rows, e.limits.MaxRows)
+	}
 	m, err := toProto(b)
 	if err != nil {
 		return nil, fmt.Errorf("encoding batch %d: %w", b.Seq, err)
@@ -182,7 +195,7 @@ func (d *Decoder) Decode(data []byte) (*Batch, error) {
 	if len(raw) > d.limits.MaxDecompressed {
 		return nil, fmt.Errorf("%w: %d bytes decompressed, the limit is %d", ErrTooLarge, len(raw), d.limits.MaxDecompressed)
 	}
-	return decodeMessage(raw)
+	return decodeMessage(raw, d.limits.MaxRows)
 }
 
 // The Encoder and Decoder of Encode and Decode, made on first use. They

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/klauspost/compress/zstd"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/unet-project/unet/shared/model"
@@ -222,6 +223,18 @@ func TestDecodeRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	small := Limits{MaxCompressed: 1 << 20, MaxDecompressed: 1 << 20}
+	// A million and one empty interface samples: 2 MB on the wire,
+	// ~300 MB once decoded, were it not refused before.
+	var group []byte
+	group = protowire.AppendTag(group, 1, protowire.BytesType)
+	group = protowire.AppendString(group, "n")
+	for range 1_000_001 {
+		group = protowire.AppendTag(group, 3, protowire.BytesType)
+		group = protowire.AppendBytes(group, nil)
+	}
+	bomb := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), Version)
+	bomb = protowire.AppendBytes(protowire.AppendTag(bomb, 6, protowire.BytesType), group)
+	rowBomb := zstdCompress(t, bomb)
 
 	for _, tc := range []struct {
 		name   string
@@ -247,6 +260,8 @@ func TestDecodeRefuses(t *testing.T) {
 		{"compressed over the limit", zstdCompress(t, good), Limits{MaxCompressed: 100}, ErrTooLarge, "compressed, the limit is 100"},
 		{"bomb with size", zstdCompress(t, zeros), small, ErrTooLarge, "decompressed"},
 		{"bomb without size", streamed.Bytes(), small, ErrTooLarge, "decompressed"},
+		{"more rows than the limit", zstdCompress(t, good), Limits{MaxRows: 2}, ErrTooLarge, "rows (device samples, interface samples, events), the limit is 2"},
+		{"row bomb", rowBomb, Limits{}, ErrTooLarge, "1000001 rows"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := Decode(tc.data, tc.limits)
@@ -280,6 +295,7 @@ func TestEncodeRefuses(t *testing.T) {
 		{"time out of range", func(b *Batch) { b.Events[0].Time = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC) }, Limits{}, "out of range"},
 		{"too large", func(b *Batch) { *b = *big }, Limits{MaxDecompressed: 64 << 10}, "before compression, the limit is 65536"},
 		{"too large compressed", func(*Batch) {}, Limits{MaxCompressed: 100}, "compressed, the limit is 100"},
+		{"too many rows", func(*Batch) {}, Limits{MaxRows: 2}, "rows, the limit is 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := fixture()
