@@ -287,6 +287,8 @@ func (i *Ingest) handle(c *gin.Context) (string, error) {
 	}
 	b, err := i.decoder.Decode(body)
 	switch {
+	case errors.Is(err, wire.ErrTooManyRows):
+		return "", refused(http.StatusRequestEntityTooLarge, "payload_too_large", "too_many_rows", "%v", err)
 	case errors.Is(err, wire.ErrTooLarge):
 		return "", refused(http.StatusRequestEntityTooLarge, "payload_too_large", "too_large", "%v", err)
 	case err != nil:

@@ -43,7 +43,7 @@ const (
 func decodeMessage(raw []byte, maxRows int) (*Batch, error) {
 	devices, samples, events := count(raw)
 	if rows := devices + samples + events; rows > maxRows {
-		return nil, fmt.Errorf("%w: %d rows (device samples, interface samples, events), the limit is %d: send smaller batches", ErrTooLarge, rows, maxRows)
+		return nil, fmt.Errorf("%w: %w: %d (device samples, interface samples, events), the limit is %d: send smaller batches", ErrTooLarge, ErrTooManyRows, rows, maxRows)
 	}
 	d := decoder{
 		b: &Batch{},

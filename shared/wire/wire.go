@@ -31,6 +31,9 @@ var (
 	ErrTooLarge = errors.New("batch too large")
 	// ErrMalformed: the body is not a valid batch of a known version.
 	ErrMalformed = errors.New("malformed batch")
+	// ErrTooManyRows: the batch has more rows than Limits.MaxRows. It
+	// comes wrapped with ErrTooLarge.
+	ErrTooManyRows = errors.New("too many rows")
 )
 
 // Batch is what an agent sends in one request: the derived output of a

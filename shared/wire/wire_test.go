@@ -260,8 +260,8 @@ func TestDecodeRefuses(t *testing.T) {
 		{"compressed over the limit", zstdCompress(t, good), Limits{MaxCompressed: 100}, ErrTooLarge, "compressed, the limit is 100"},
 		{"bomb with size", zstdCompress(t, zeros), small, ErrTooLarge, "decompressed"},
 		{"bomb without size", streamed.Bytes(), small, ErrTooLarge, "decompressed"},
-		{"more rows than the limit", zstdCompress(t, good), Limits{MaxRows: 2}, ErrTooLarge, "rows (device samples, interface samples, events), the limit is 2"},
-		{"row bomb", rowBomb, Limits{}, ErrTooLarge, "1000001 rows"},
+		{"more rows than the limit", zstdCompress(t, good), Limits{MaxRows: 2}, ErrTooManyRows, "too many rows: 8 (device samples, interface samples, events), the limit is 2"},
+		{"row bomb", rowBomb, Limits{}, ErrTooManyRows, "too many rows: 1000001"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := Decode(tc.data, tc.limits)
