@@ -156,16 +156,15 @@ func (s *Store) release(r *writeRequest) {
 const doneMarkerDelay = time.Second
 
 // inserter is one of Config.Inserters. It owns the column buffers of its
-// inserts, reused flush after flush (a flush of 300,000 samples would
-// otherwise allocate and zero ~60 MB that clickhouse-go copies at once
-// into its own columns), and the 'done' markers of its last flush.
+// interface sample blocks, reused flush after flush, and the 'done'
+// markers of its last flush.
 //
-// A flush is two inserts fewer than markers on each side of the data
-// would take: one insert writes the last flush's 'done' markers together
-// with this flush's 'begin' markers, then come the data tables. A batch is
-// acknowledged once its rows are in; until its 'done' marker is, a
-// restart finds it through its 'begin' marker and its rows in the data
-// tables (SeenBatches), which is what the marker would have said.
+// A flush makes one marker insert, not one on each side of the data: it
+// writes the last flush's 'done' markers together with this flush's
+// 'begin' markers, then come the data tables. A batch is acknowledged once
+// its rows are in; until its 'done' marker is, a restart finds it through
+// its 'begin' marker and its rows in the data tables (SeenBatches), which
+// is what the marker would have said.
 type inserter struct {
 	s       *Store
 	samples sampleColumns
