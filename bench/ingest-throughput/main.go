@@ -100,6 +100,7 @@ type figures struct {
 	procCPU   time.Duration // the collector's, for the collector path
 	chCPU     time.Duration
 	retries   int64 // 429/503 answers waited out
+	peakRSS   int64 // the collector's VmHWM, bytes (0: run in this process)
 	lat       []time.Duration
 	loadStart string
 	// From the collector's /metrics: where the writer's time went.
@@ -374,6 +375,9 @@ func collectorRun(o options, dir, database string, bodies [][][]byte) (*figures,
 	wg.Wait()
 	f.wall = time.Since(start)
 	f.benchCPU, f.procCPU, f.chCPU = benchkit.ProcessCPU(os.Getpid())-cpu0, benchkit.ProcessCPU(pid)-col0, benchkit.ProcessCPU(o.pid)-ch0
+	if pid != 0 {
+		_, f.peakRSS, _ = benchkit.Memory(pid)
+	}
 	f.retries = retries.Load()
 	m1, err := scrape(base)
 	if err != nil {
@@ -742,6 +746,9 @@ func (f *figures) print() {
 	if f.chCPU > 0 {
 		fmt.Printf(", ClickHouse %.2f", f.chCPU.Seconds()/f.wall.Seconds())
 	}
+	if f.peakRSS > 0 {
+		fmt.Printf("; collector peak RSS %d MB", f.peakRSS>>20)
+	}
 	fmt.Println()
 }
 
@@ -785,7 +792,11 @@ func report(o options, via, direct, small, writer []*figures, wireBytes int) {
 			m.chCPU.Seconds()/m.wall.Seconds(), m.benchCPU.Seconds()/m.wall.Seconds(), notes(m))
 	}
 	row(via, func(f *figures) string {
-		return fmt.Sprintf("ack p50 %v, p90 %v; %d × 429/503 waited out", pct(f.lat, 0.5), pct(f.lat, 0.9), f.retries)
+		peak := ""
+		if f.peakRSS > 0 {
+			peak = fmt.Sprintf("; collector peak RSS %d MB", f.peakRSS>>20)
+		}
+		return fmt.Sprintf("ack p50 %v, p90 %v; %d × 429/503 waited out%s", pct(f.lat, 0.5), pct(f.lat, 0.9), f.retries, peak)
 	})
 	row(direct, func(*figures) string {
 		return "same rows, fresh database, same schema (views firing): the ratio's reference"

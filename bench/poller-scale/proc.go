@@ -1,13 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/unet-project/unet/bench/internal/benchkit"
 )
 
 // Readings of /proc, for the agent and simulator child processes and the
@@ -49,31 +50,8 @@ func readProc(pid int) (procSample, error) {
 		return s, fmt.Errorf("/proc/%d/stat: bad utime/stime %q %q", pid, f[11], f[12])
 	}
 	s.cpu = time.Duration(ut+st) * clockTick
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return s, err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(status))
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "VmRSS:"):
-			s.rss = kB(line)
-		case strings.HasPrefix(line, "VmHWM:"):
-			s.hwm = kB(line)
-		}
-	}
-	return s, nil
-}
-
-// kB parses "Name:   1234 kB" into bytes.
-func kB(line string) int64 {
-	f := strings.Fields(line)
-	if len(f) < 2 {
-		return 0
-	}
-	n, _ := strconv.ParseInt(f[1], 10, 64)
-	return n * 1024
+	s.rss, s.hwm, err = benchkit.Memory(pid)
+	return s, err
 }
 
 // udpStats are the kernel's UDP counters (/proc/net/snmp). They cover the

@@ -125,6 +125,34 @@ func ProcessCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
+// Memory reads a process's resident set (VmRSS) and its peak so far
+// (VmHWM) from /proc/PID/status, in bytes.
+func Memory(pid int) (rss, peak int64, err error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.Lines(string(status)) {
+		switch {
+		case strings.HasPrefix(line, "VmRSS:"):
+			rss = kB(line)
+		case strings.HasPrefix(line, "VmHWM:"):
+			peak = kB(line)
+		}
+	}
+	return rss, peak, nil
+}
+
+// kB parses "Name:   1234 kB" into bytes.
+func kB(line string) int64 {
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[1], 10, 64)
+	return n * 1024
+}
+
 // PostBatch sends one encoded batch of agent to the collector at base as
 // an agent does, waiting out 429 and 503 as Retry-After says (at most
 // maxWait a time when maxWait > 0; 1 s when the header is unreadable). It
