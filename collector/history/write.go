@@ -37,13 +37,59 @@ type Batch struct {
 	// Skip lists tables that already hold all of this batch's rows: a
 	// replay of a batch interrupted by a crash (Seen.Written).
 	Skip Tables
+
+	// packed are Samples as Write keeps them until they are inserted
+	// (Samples is then nil).
+	packed []packedSample
 }
+
+// packedSample is an interface sample as the writer keeps it from Write to
+// its insert: the columns of interface_samples and nothing else, 176
+// bytes against 368 for a model.Sample and its rates. Under load the
+// writer holds hundreds of thousands of them.
+type packedSample struct {
+	node, ifname, descr, alias, typ string
+	ts                              int64 // Unix seconds, clamped to DateTime
+	speed                           uint64
+	rates                           [8]float64 // NaN: NULL
+	ifindex                         uint32
+	interval                        float32
+	admin, oper                     int8  // statusEnum's numbers
+	flags                           uint8 // 1: counter64, 2: discontinuity
+}
+
+// pack moves b's samples into b.packed.
+func (b *Batch) pack() {
+	if len(b.Samples) == 0 {
+		return
+	}
+	b.packed = make([]packedSample, len(b.Samples))
+	for i := range b.Samples {
+		x, p := &b.Samples[i], &b.packed[i]
+		p.node, p.ifname, p.descr, p.alias, p.typ = x.Node, x.IfName, x.Descr, x.Alias, x.Type
+		p.ts, p.speed = clampTime(x.Time).Unix(), x.SpeedBps
+		r := &x.Rates
+		for j, v := range [8]*float64{r.InBps, r.OutBps, r.InPps, r.OutPps, r.InErrorsRate, r.OutErrorsRate, r.InDiscardsRate, r.OutDiscardsRate} {
+			p.rates[j] = math.NaN()
+			if v != nil {
+				p.rates[j] = *v
+			}
+		}
+		p.ifindex, p.interval = uint32(x.IfIndex), float32(x.IntervalSeconds)
+		p.admin, p.oper = statusNumber(x.AdminStatus), statusNumber(x.OperStatus)
+		p.flags = boolU8(x.Counter64) | boolU8(x.Discontinuity)<<1
+	}
+	b.Samples = nil
+}
+
+// samples is the number of b's interface samples, packed or not.
+func (b *Batch) samples() int { return len(b.Samples) + len(b.packed) }
 
 // Rows counts the rows the batch writes.
 func (b *Batch) Rows() int {
 	n := 0
 	if b.Skip&TableInterfaceSamples == 0 {
-		n += len(b.Samples)
+		n += b.samples()
 	}
 	if b.Skip&TableDeviceSamples == 0 {
 		n += len(b.DeviceSamples)
@@ -85,7 +131,9 @@ type writeRequest struct {
 // Write stores the batches and returns once every row of them, and their
 // 'begin' markers, are in ClickHouse: acknowledge a batch to its agent
 // only after Write returned nil. (Their 'done' markers follow with the
-// next flush; see inserter.)
+// next flush; see inserter.) Write keeps the samples in a packed copy of
+// its own, not the caller's slices: a caller that lets go of its batch
+// while Write waits frees its memory.
 //
 // Concurrent calls are coalesced into one insert per table (up to
 // BatchRows rows, waiting at most FlushDelay for more). When ClickHouse is
@@ -103,8 +151,12 @@ func (s *Store) Write(ctx context.Context, batches ...Batch) error {
 			return err
 		}
 	}
-	// A copy: Skip is updated for batches a failed flush wrote in part.
+	// A copy: Skip is updated for batches a failed flush wrote in part,
+	// and the samples are packed (the caller's stay as they are).
 	batches = append([]Batch(nil), batches...)
+	for i := range batches {
+		batches[i].pack()
+	}
 	s.skipWritten(batches)
 	rows := 0
 	for i := range batches {
@@ -293,7 +345,7 @@ func (in *inserter) insert(ctx context.Context, batches []*Batch) error {
 		}
 		small <- r
 	}()
-	err := s.insertStep(ctx, tableStep{tableInterfaceSamples, TableInterfaceSamples, func(b *Batch) int { return len(b.Samples) }, in.samples.append}, batches)
+	err := s.insertStep(ctx, tableStep{tableInterfaceSamples, TableInterfaceSamples, func(b *Batch) int { return b.samples() }, in.samples.append}, batches)
 	written := TableInterfaceSamples
 	if err != nil {
 		written = 0
@@ -467,7 +519,7 @@ type marker struct {
 
 func newMarker(b *Batch, state string, now time.Time) marker {
 	m := marker{agent: b.Agent, seq: b.Seq, state: state, ts: now,
-		samples: uint32(len(b.Samples)), devices: uint32(len(b.DeviceSamples)), events: uint32(len(b.Events))}
+		samples: uint32(b.samples()), devices: uint32(len(b.DeviceSamples)), events: uint32(len(b.Events))}
 	m.minTS, m.maxTS = b.timeRange(now)
 	return m
 }
@@ -506,6 +558,9 @@ func (b *Batch) timeRange(now time.Time) (lo, hi time.Time) {
 	for i := range b.Samples {
 		see(b.Samples[i].Time)
 	}
+	for i := range b.packed {
+		see(time.Unix(b.packed[i].ts, 0))
+	}
 	for i := range b.DeviceSamples {
 		see(b.DeviceSamples[i].Time)
 	}
@@ -542,14 +597,25 @@ func appendColumns(db driver.Batch, cols ...any) error {
 	return nil
 }
 
-// status maps a status to the enum's names; anything else (empty, a
-// future name) is "unknown" rather than a failed insert.
-func status(s model.IfStatus) string {
+// statusNumber maps a status to its number in statusEnum (IF-MIB's);
+// anything else (empty, a future name) is unknown rather than a failed
+// insert.
+func statusNumber(s model.IfStatus) int8 {
 	switch s {
-	case model.IfUp, model.IfDown, model.IfTesting, model.IfDormant, model.IfNotPresent, model.IfLowerLayerDown:
-		return string(s)
+	case model.IfUp:
+		return 1
+	case model.IfDown:
+		return 2
+	case model.IfTesting:
+		return 3
+	case model.IfDormant:
+		return 5
+	case model.IfNotPresent:
+		return 6
+	case model.IfLowerLayerDown:
+		return 7
 	}
-	return string(model.IfUnknown)
+	return 4 // unknown
 }
 
 func boolU8(b bool) uint8 {
@@ -573,13 +639,14 @@ func rate(p *float64) *float64 {
 // the samples' own: clickhouse-go v2.26 ignores the Valid of
 // []sql.NullFloat64 in a Nullable column (every row would be non-NULL).
 type sampleColumns struct {
-	node, ifname, admin, oper, descr, alias, typ, agent []string
-	ts                                                  []int64
-	ifindex                                             []uint32
-	interval                                            []float32
-	speed, seq                                          []uint64
-	c64, disc                                           []uint8
-	rates                                               [8][]*float64
+	node, ifname, descr, alias, typ, agent []string
+	ts                                     []int64
+	ifindex                                []uint32
+	interval                               []float32
+	admin, oper                            []int8
+	speed, seq                             []uint64
+	c64, disc                              []uint8
+	rates                                  [8][]*float64
 }
 
 // sampleChunkRows is how many samples go to ClickHouse in one block. The
@@ -596,7 +663,8 @@ func (c *sampleColumns) append(db driver.Batch, batches []*Batch) error {
 	c.reset()
 	defer c.reset() // drop the references to the batches' strings
 	for _, b := range batches {
-		for i := range b.Samples {
+		b.pack() // packed by Write; not when a test calls appendSamples
+		for i := range b.packed {
 			if len(c.node) == sampleChunkRows {
 				if err := c.appendTo(db); err != nil {
 					return err
@@ -605,16 +673,16 @@ func (c *sampleColumns) append(db driver.Batch, batches []*Batch) error {
 					return err
 				}
 			}
-			x := &b.Samples[i]
-			c.node, c.ifname, c.ts = append(c.node, x.Node), append(c.ifname, x.IfName), append(c.ts, clampTime(x.Time).Unix())
-			c.ifindex, c.interval = append(c.ifindex, uint32(x.IfIndex)), append(c.interval, float32(x.IntervalSeconds))
-			c.admin, c.oper = append(c.admin, status(x.AdminStatus)), append(c.oper, status(x.OperStatus))
-			c.speed, c.c64, c.disc = append(c.speed, x.SpeedBps), append(c.c64, boolU8(x.Counter64)), append(c.disc, boolU8(x.Discontinuity))
-			r := &x.Rates
-			for j, p := range [8]*float64{r.InBps, r.OutBps, r.InPps, r.OutPps, r.InErrorsRate, r.OutErrorsRate, r.InDiscardsRate, r.OutDiscardsRate} {
-				c.rates[j] = append(c.rates[j], rate(p))
+			x := &b.packed[i]
+			c.node, c.ifname, c.ts = append(c.node, x.node), append(c.ifname, x.ifname), append(c.ts, x.ts)
+			c.ifindex, c.interval = append(c.ifindex, x.ifindex), append(c.interval, x.interval)
+			c.admin, c.oper = append(c.admin, x.admin), append(c.oper, x.oper)
+			c.speed, c.c64, c.disc = append(c.speed, x.speed), append(c.c64, x.flags&1), append(c.disc, x.flags>>1&1)
+			for j := range x.rates {
+				// Pointers into b.packed, which outlives the insert.
+				c.rates[j] = append(c.rates[j], rate(&x.rates[j]))
 			}
-			c.descr, c.alias, c.typ = append(c.descr, x.Descr), append(c.alias, x.Alias), append(c.typ, x.Type)
+			c.descr, c.alias, c.typ = append(c.descr, x.descr), append(c.alias, x.alias), append(c.typ, x.typ)
 			c.agent, c.seq = append(c.agent, b.Agent), append(c.seq, b.Seq)
 		}
 	}
@@ -635,11 +703,11 @@ func (c *sampleColumns) appendTo(db driver.Batch) error {
 // reset empties the buffers, keeping their capacity; the string columns
 // are cleared so they hold no batch's memory between flushes.
 func (c *sampleColumns) reset() {
-	for _, col := range []*[]string{&c.node, &c.ifname, &c.admin, &c.oper, &c.descr, &c.alias, &c.typ, &c.agent} {
+	for _, col := range []*[]string{&c.node, &c.ifname, &c.descr, &c.alias, &c.typ, &c.agent} {
 		clear(*col)
 		*col = (*col)[:0]
 	}
-	c.ts, c.ifindex, c.interval = c.ts[:0], c.ifindex[:0], c.interval[:0]
+	c.ts, c.ifindex, c.interval, c.admin, c.oper = c.ts[:0], c.ifindex[:0], c.interval[:0], c.admin[:0], c.oper[:0]
 	c.speed, c.seq, c.c64, c.disc = c.speed[:0], c.seq[:0], c.c64[:0], c.disc[:0]
 	for i := range c.rates {
 		clear(c.rates[i])

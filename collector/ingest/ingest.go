@@ -125,7 +125,8 @@ type Dependencies struct {
 	Logger  *slog.Logger
 	// Registry receives the endpoint's metrics; nil registers none.
 	Registry prometheus.Registerer
-	// Latest, when set, is updated with every batch written.
+	// Latest, when set, is updated with every batch handed to the writer
+	// (not one dropped as a duplicate), before it is in ClickHouse.
 	Latest *latest.View
 }
 
@@ -281,6 +282,10 @@ func (i *Ingest) handle(c *gin.Context) (string, error) {
 			"batch %s/%d has %d rows, more than the %d this collector takes in one batch: send smaller batches", b.Agent, b.Seq, rows, i.cfg.MaxBatchRows)
 	}
 
+	// Past here the handler refers to the batch by name only: the
+	// decoded batch (~2 MB for 5,000 samples) is not kept while the write
+	// waits for ClickHouse; the writer keeps a packed copy.
+	seq, rows := b.Seq, hb.Rows()
 	w, started, dup, err := i.begin(r.Context(), hb)
 	if err != nil {
 		return "", err
@@ -301,12 +306,12 @@ func (i *Ingest) handle(c *gin.Context) (string, error) {
 	case <-w.done:
 	case <-timer.C:
 		return "", &refusal{status: http.StatusServiceUnavailable, code: "unavailable", reason: "timeout", retryAfter: i.cfg.RetryAfter,
-			msg: fmt.Sprintf("batch %s/%d is not in ClickHouse after %s (ClickHouse slow): send it again later", b.Agent, b.Seq, i.cfg.WriteTimeout)}
+			msg: fmt.Sprintf("batch %s/%d is not in ClickHouse after %s (ClickHouse slow): send it again later", agent, seq, i.cfg.WriteTimeout)}
 	case <-r.Context().Done():
 		return "", refused(499, "cancelled", "cancelled", "the request was cancelled")
 	}
 	if w.err != nil {
-		return "", i.writeError(&hb, w.err)
+		return "", i.writeError(agent, seq, rows, w.err)
 	}
 	return "stored", nil
 }
@@ -442,6 +447,15 @@ func (i *Ingest) begin(ctx context.Context, b history.Batch) (w *write, started,
 func (i *Ingest) write(k batchKey, w *write, b history.Batch) {
 	defer i.writes.Done()
 	defer func() { <-i.slots }()
+	// The latest state takes the batch before ClickHouse does: it neither
+	// waits for history nor stops with it, and applying a batch again
+	// (its retry) changes nothing. Then b is not used past Write, which
+	// keeps a packed copy of the samples: the decoded batch can go while
+	// the write waits for ClickHouse.
+	if i.deps.Latest != nil {
+		i.deps.Latest.Apply(b.DeviceSamples, b.Samples, b.Events)
+	}
+	samples, devices, events := len(b.Samples), len(b.DeviceSamples), len(b.Events)
 	start := time.Now()
 	// Not the request's context: a write that outlives its request is
 	// still marked when it succeeds. The store bounds it.
@@ -455,25 +469,22 @@ func (i *Ingest) write(k batchKey, w *write, b history.Batch) {
 	i.mu.Unlock()
 	if err == nil {
 		i.metrics.batches.WithLabelValues("stored").Inc()
-		i.metrics.rows.WithLabelValues("interface_samples").Add(float64(len(b.Samples)))
-		i.metrics.rows.WithLabelValues("device_samples").Add(float64(len(b.DeviceSamples)))
-		i.metrics.rows.WithLabelValues("events").Add(float64(len(b.Events)))
-		if i.deps.Latest != nil {
-			i.deps.Latest.Apply(b.DeviceSamples, b.Samples, b.Events)
-		}
+		i.metrics.rows.WithLabelValues("interface_samples").Add(float64(samples))
+		i.metrics.rows.WithLabelValues("device_samples").Add(float64(devices))
+		i.metrics.rows.WithLabelValues("events").Add(float64(events))
 	}
 	w.err = err
 	close(w.done)
 }
 
 // writeError maps a failed write to its answer.
-func (i *Ingest) writeError(b *history.Batch, err error) error {
+func (i *Ingest) writeError(agent string, seq uint64, rows int, err error) error {
 	if after, ok := history.RetryAfter(err); ok || errors.Is(err, history.ErrUnavailable) {
 		if after <= 0 {
 			after = i.cfg.RetryAfter
 		}
 		return &refusal{status: http.StatusServiceUnavailable, code: "unavailable", reason: "clickhouse_unavailable", retryAfter: after,
-			msg: fmt.Sprintf("batch %s/%d not stored: %v", b.Agent, b.Seq, err)}
+			msg: fmt.Sprintf("batch %s/%d not stored: %v", agent, seq, err)}
 	}
 	if errors.Is(err, history.ErrClosed) {
 		return &refusal{status: http.StatusServiceUnavailable, code: "unavailable", reason: "closing", retryAfter: i.cfg.RetryAfter,
@@ -481,9 +492,9 @@ func (i *Ingest) writeError(b *history.Batch, err error) error {
 	}
 	// ClickHouse refused the rows (a schema mismatch, a bug): a 500, which
 	// agents retry with back-off, keeping the batch.
-	i.log.Error("batch not stored", "agent", b.Agent, "seq", b.Seq, "rows", b.Rows(), "error", err)
+	i.log.Error("batch not stored", "agent", agent, "seq", seq, "rows", rows, "error", err)
 	return &refusal{status: http.StatusInternalServerError, code: "internal", reason: "write_failed",
-		msg: fmt.Sprintf("batch %s/%d not stored: %v", b.Agent, b.Seq, err)}
+		msg: fmt.Sprintf("batch %s/%d not stored: %v", agent, seq, err)}
 }
 
 // refuse answers with the refusal as the API's JSON error, with
