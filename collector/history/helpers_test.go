@@ -126,3 +126,16 @@ func columns(t testing.TB, conn driver.Conn, db string) []string {
 	}
 	return cols
 }
+
+// appendSamples fills db with the batches' samples as an inserter does,
+// through buffers of its own, without changing the batches.
+func appendSamples(db driver.Batch, batches []*Batch) error {
+	packed := make([]*Batch, len(batches))
+	for i, b := range batches {
+		p := *b
+		p.pack()
+		packed[i] = &p
+	}
+	var c sampleColumns
+	return c.append(db, packed)
+}

@@ -657,13 +657,12 @@ type sampleColumns struct {
 // growing, copying and zeroing ~100 MB per flush.
 const sampleChunkRows = 32 << 10
 
-// append fills db with the batches' samples, through c's buffers, in
-// blocks of sampleChunkRows.
+// append fills db with the batches' packed samples, through c's buffers,
+// in blocks of sampleChunkRows.
 func (c *sampleColumns) append(db driver.Batch, batches []*Batch) error {
 	c.reset()
 	defer c.reset() // drop the references to the batches' strings
 	for _, b := range batches {
-		b.pack() // packed by Write; not when a test calls appendSamples
 		for i := range b.packed {
 			if len(c.node) == sampleChunkRows {
 				if err := c.appendTo(db); err != nil {
@@ -713,13 +712,6 @@ func (c *sampleColumns) reset() {
 		clear(c.rates[i])
 		c.rates[i] = c.rates[i][:0]
 	}
-}
-
-// appendSamples fills db with the batches' samples through buffers of its
-// own (tests; the inserters keep theirs).
-func appendSamples(db driver.Batch, batches []*Batch) error {
-	var c sampleColumns
-	return c.append(db, batches)
 }
 
 func appendDeviceSamples(db driver.Batch, batches []*Batch) error {
