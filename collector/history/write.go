@@ -100,23 +100,25 @@ func (b *Batch) Rows() int {
 	return n
 }
 
-func (b *Batch) validate() error {
+// Validate refuses a batch the store cannot write: rows without their
+// keys. Write checks it too; ingest calls it first to answer 400.
+func (b *Batch) Validate() error {
 	if b.Agent == "" {
 		return errors.New("batch without agent name")
 	}
 	for i := range b.Samples {
 		if b.Samples[i].Node == "" || b.Samples[i].IfName == "" {
-			return fmt.Errorf("batch %s/%d: sample %d without node or interface name", b.Agent, b.Seq, i)
+			return fmt.Errorf("batch %s/%d: interface sample %d has no node or interface name", b.Agent, b.Seq, i)
 		}
 	}
 	for i := range b.DeviceSamples {
 		if b.DeviceSamples[i].Node == "" {
-			return fmt.Errorf("batch %s/%d: device sample %d without node", b.Agent, b.Seq, i)
+			return fmt.Errorf("batch %s/%d: device sample %d has no node", b.Agent, b.Seq, i)
 		}
 	}
 	for i := range b.Events {
 		if b.Events[i].Node == "" || b.Events[i].Kind == "" {
-			return fmt.Errorf("batch %s/%d: event %d without node or kind", b.Agent, b.Seq, i)
+			return fmt.Errorf("batch %s/%d: event %d has no node or kind", b.Agent, b.Seq, i)
 		}
 	}
 	return nil
@@ -147,7 +149,7 @@ func (s *Store) Write(ctx context.Context, batches ...Batch) error {
 		return nil
 	}
 	for i := range batches {
-		if err := batches[i].validate(); err != nil {
+		if err := batches[i].Validate(); err != nil {
 			return err
 		}
 	}

@@ -273,13 +273,10 @@ func (i *Ingest) handle(c *gin.Context) (string, error) {
 		return "", refused(http.StatusBadRequest, "bad_request", "agent_mismatch",
 			"batch %d is from agent %q but the %s header says %q", b.Seq, b.Agent, wire.HeaderAgent, agent)
 	}
-	if err := validate(b); err != nil {
-		return "", refused(http.StatusBadRequest, "bad_request", "invalid", "batch %s/%d: %v", b.Agent, b.Seq, err)
-	}
+	// The decoder refused a batch over MaxBatchRows already.
 	hb := history.Batch{Agent: b.Agent, Seq: b.Seq, Samples: b.Samples, DeviceSamples: b.Devices, Events: b.Events}
-	if rows := hb.Rows(); rows > i.cfg.MaxBatchRows {
-		return "", refused(http.StatusRequestEntityTooLarge, "payload_too_large", "too_many_rows",
-			"batch %s/%d has %d rows, more than the %d this collector takes in one batch: send smaller batches", b.Agent, b.Seq, rows, i.cfg.MaxBatchRows)
+	if err := hb.Validate(); err != nil {
+		return "", refused(http.StatusBadRequest, "bad_request", "invalid", "%v", err)
 	}
 
 	// Past here the handler refers to the batch by name only: the
@@ -522,27 +519,6 @@ func WriteError(c *gin.Context, status int, code, msg string, retryAfter time.Du
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))))
 	}
 	c.AbortWithStatusJSON(status, gin.H{"error": gin.H{"code": code, "message": msg}})
-}
-
-// validate refuses what the history store would refuse: rows without
-// their keys.
-func validate(b *wire.Batch) error {
-	for j := range b.Samples {
-		if b.Samples[j].Node == "" || b.Samples[j].IfName == "" {
-			return fmt.Errorf("interface sample %d has no node or interface name", j)
-		}
-	}
-	for j := range b.Devices {
-		if b.Devices[j].Node == "" {
-			return fmt.Errorf("device sample %d has no node", j)
-		}
-	}
-	for j := range b.Events {
-		if b.Events[j].Node == "" || b.Events[j].Kind == "" {
-			return fmt.Errorf("event %d has no node or kind", j)
-		}
-	}
-	return nil
 }
 
 type metrics struct {
