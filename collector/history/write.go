@@ -76,7 +76,9 @@ func (b *Batch) pack() {
 			}
 		}
 		p.ifindex, p.interval = uint32(x.IfIndex), float32(x.IntervalSeconds)
-		p.admin, p.oper = statusNumber(x.AdminStatus), statusNumber(x.OperStatus)
+		// statusEnum's numbers are IF-MIB's; a name it lacks is unknown
+		// rather than a failed insert.
+		p.admin, p.oper = int8(x.AdminStatus.SNMP()), int8(x.OperStatus.SNMP())
 		p.flags = boolU8(x.Counter64) | boolU8(x.Discontinuity)<<1
 	}
 	b.Samples = nil
@@ -597,27 +599,6 @@ func appendColumns(db driver.Batch, cols ...any) error {
 		}
 	}
 	return nil
-}
-
-// statusNumber maps a status to its number in statusEnum (IF-MIB's);
-// anything else (empty, a future name) is unknown rather than a failed
-// insert.
-func statusNumber(s model.IfStatus) int8 {
-	switch s {
-	case model.IfUp:
-		return 1
-	case model.IfDown:
-		return 2
-	case model.IfTesting:
-		return 3
-	case model.IfDormant:
-		return 5
-	case model.IfNotPresent:
-		return 6
-	case model.IfLowerLayerDown:
-		return 7
-	}
-	return 4 // unknown
 }
 
 func boolU8(b bool) uint8 {

@@ -51,6 +51,27 @@ func IfStatusFromSNMP(v int64) IfStatus {
 	return IfUnknown
 }
 
+// SNMP is the inverse of IfStatusFromSNMP: IF-MIB's number of the status
+// (1 up … 7 lowerLayerDown); anything else (empty, a name IF-MIB does not
+// have) is 4, unknown.
+func (s IfStatus) SNMP() int64 {
+	switch s {
+	case IfUp:
+		return 1
+	case IfDown:
+		return 2
+	case IfTesting:
+		return 3
+	case IfDormant:
+		return 5
+	case IfNotPresent:
+		return 6
+	case IfLowerLayerDown:
+		return 7
+	}
+	return 4
+}
+
 // DeviceState is the newest observed state of one device. It marshals to
 // the agent's `--once -o json` form and to the collector's latest-state API.
 // While a device is unreachable it keeps the last values seen (names,
