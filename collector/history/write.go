@@ -1,6 +1,7 @@
 package history
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -337,28 +338,14 @@ func (in *inserter) insert(ctx context.Context, batches []*Batch) error {
 	// take the time of the largest insert rather than of all three.
 	small := make(chan tableResult, 1)
 	go func() {
-		var r tableResult
-		for _, st := range []tableStep{
-			{tableDeviceSamples, TableDeviceSamples, func(b *Batch) int { return len(b.DeviceSamples) }, appendDeviceSamples},
-			{tableEvents, TableEvents, func(b *Batch) int { return len(b.Events) }, appendEvents},
-		} {
-			if r.err = s.insertStep(ctx, st, batches); r.err != nil {
-				break
-			}
-			r.written |= st.bit
-		}
-		small <- r
+		small <- s.insertSteps(ctx, batches,
+			tableStep{tableDeviceSamples, TableDeviceSamples, func(b *Batch) int { return len(b.DeviceSamples) }, appendDeviceSamples},
+			tableStep{tableEvents, TableEvents, func(b *Batch) int { return len(b.Events) }, appendEvents})
 	}()
-	err := s.insertStep(ctx, tableStep{tableInterfaceSamples, TableInterfaceSamples, func(b *Batch) int { return b.samples() }, in.samples.append}, batches)
-	written := TableInterfaceSamples
-	if err != nil {
-		written = 0
-	}
-	r := <-small
-	written |= r.written
-	if err == nil {
-		err = r.err
-	}
+	r := s.insertSteps(ctx, batches,
+		tableStep{tableInterfaceSamples, TableInterfaceSamples, func(b *Batch) int { return b.samples() }, in.samples.append})
+	other := <-small
+	written, err := r.written|other.written, cmp.Or(r.err, other.err)
 	if err != nil {
 		if written != 0 {
 			s.rememberPartial(batches, written)
@@ -384,21 +371,28 @@ type tableResult struct {
 	err     error
 }
 
-// insertStep inserts the rows of the batches that st's table still needs;
-// none is a success.
-func (s *Store) insertStep(ctx context.Context, st tableStep, batches []*Batch) error {
-	var these []*Batch
-	n := 0
-	for _, b := range batches {
-		if b.Skip&st.bit == 0 && st.count(b) > 0 {
-			these = append(these, b)
-			n += st.count(b)
+// insertSteps runs the steps' inserts one after the other, each for the
+// batches whose rows its table still needs, and stops at the first
+// error.
+func (s *Store) insertSteps(ctx context.Context, batches []*Batch, steps ...tableStep) tableResult {
+	var r tableResult
+	for _, st := range steps {
+		var these []*Batch
+		n := 0
+		for _, b := range batches {
+			if b.Skip&st.bit == 0 && st.count(b) > 0 {
+				these = append(these, b)
+				n += st.count(b)
+			}
 		}
+		if n > 0 {
+			if r.err = s.insertTable(ctx, st.table, n, func(db driver.Batch) error { return st.fill(db, these) }); r.err != nil {
+				return r
+			}
+		}
+		r.written |= st.bit
 	}
-	if n == 0 {
-		return nil
-	}
-	return s.insertTable(ctx, st.table, n, func(db driver.Batch) error { return st.fill(db, these) })
+	return r
 }
 
 // writeDone writes the 'done' markers kept from the last flush. A failure
