@@ -115,8 +115,8 @@ func NewEncoder(limits Limits) (*Encoder, error) {
 // that nanoseconds since 1970 cannot hold, or over the limits.
 func (e *Encoder) Encode(b *Batch) ([]byte, error) {
 	if rows := len(b.Devices) + len(b.Samples) + len(b.Events); rows > e.limits.MaxRows {
-		return nil, fmt.Errorf("encoding batch %d: %w: %d rows, the limit is %d; send fewer samples per batch",
-			b.Seq, ErrTooLarge, rows, e.limits.MaxRows)
+		return nil, fmt.Errorf("encoding batch %d: %w: %w: %d rows, the limit is %d; send fewer samples per batch",
+			b.Seq, ErrTooLarge, ErrTooManyRows, rows, e.limits.MaxRows)
 	}
 	m, err := toProto(b)
 	if err != nil {
