@@ -110,6 +110,14 @@ type figures struct {
 
 func (f *figures) rate() float64 { return float64(f.samples) / f.wall.Seconds() }
 
+// peakNote is "; collector peak RSS N MB", or nothing when not measured.
+func (f *figures) peakNote() string {
+	if f.peakRSS == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; collector peak RSS %d MB", f.peakRSS>>20)
+}
+
 func run(o options) error {
 	root, err := benchkit.RepoRoot()
 	if err != nil {
@@ -746,9 +754,7 @@ func (f *figures) print() {
 	if f.chCPU > 0 {
 		fmt.Printf(", ClickHouse %.2f", f.chCPU.Seconds()/f.wall.Seconds())
 	}
-	if f.peakRSS > 0 {
-		fmt.Printf("; collector peak RSS %d MB", f.peakRSS>>20)
-	}
+	fmt.Print(f.peakNote())
 	fmt.Println()
 }
 
@@ -792,11 +798,7 @@ func report(o options, via, direct, small, writer []*figures, wireBytes int) {
 			m.chCPU.Seconds()/m.wall.Seconds(), m.benchCPU.Seconds()/m.wall.Seconds(), notes(m))
 	}
 	row(via, func(f *figures) string {
-		peak := ""
-		if f.peakRSS > 0 {
-			peak = fmt.Sprintf("; collector peak RSS %d MB", f.peakRSS>>20)
-		}
-		return fmt.Sprintf("ack p50 %v, p90 %v; %d × 429/503 waited out%s", pct(f.lat, 0.5), pct(f.lat, 0.9), f.retries, peak)
+		return fmt.Sprintf("ack p50 %v, p90 %v; %d × 429/503 waited out%s", pct(f.lat, 0.5), pct(f.lat, 0.9), f.retries, f.peakNote())
 	})
 	row(direct, func(*figures) string {
 		return "same rows, fresh database, same schema (views firing): the ratio's reference"
